@@ -1,0 +1,1 @@
+"""The HTTP edge: Starlette app, GraphQL schema split by area, health routes."""

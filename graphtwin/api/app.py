@@ -1,0 +1,114 @@
+"""The Starlette application: /graphql, /healthz, /readyz."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http.ides import GraphQL_IDE
+
+from graphtwin.api.context import Services, TwinContext
+from graphtwin.api.loaders import build_loaders
+from graphtwin.api.schema import build_schema
+from graphtwin.auth.principal import ANONYMOUS_ADMIN
+from graphtwin.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """Filled in by the lifespan (bootstrap) once the engine and services are up."""
+
+    services: Services | None = None
+    ready: Callable[[], Awaitable[bool]] | None = None
+
+
+class TwinGraphQL(GraphQL[TwinContext, None]):
+    def __init__(self, state: AppState, settings: Settings) -> None:
+        schema = build_schema(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_tokens=settings.max_query_tokens,
+        )
+        ide: GraphQL_IDE | None = "graphiql" if settings.dev else None
+        super().__init__(schema, graphql_ide=ide, allow_queries_via_get=False)
+        self.state = state
+
+    async def get_context(self, request: Any, response: Any) -> TwinContext:
+        services = self.state.services
+        if services is None:
+            raise RuntimeError("graphtwin services are not started")
+        return TwinContext(
+            # One principal for now; the authorization seam is already in place.
+            principal=ANONYMOUS_ADMIN,
+            services=services,
+            loaders=build_loaders(services.twins.queries),
+            request=request,
+            response=response,
+        )
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size before reading them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                response = JSONResponse(
+                    {
+                        "errors": [
+                            {
+                                "message": f"request body over {self.max_bytes} bytes",
+                                "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                            }
+                        ]
+                    },
+                    status_code=413,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings,
+    state: AppState,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
+    graphql = TwinGraphQL(state, settings)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        ready = state.ready is not None and state.services is not None and await state.ready()
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "graph": ready},
+            status_code=200 if ready else 503,
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
+    return app

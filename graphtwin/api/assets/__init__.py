@@ -1,0 +1,1 @@
+"""GraphQL: assets (the twins themselves)."""

@@ -1,0 +1,59 @@
+"""Asset queries: sites, one asset, and filtered, paginated lists."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graphtwin.api.assets.types import (
+    Asset,
+    AssetConnection,
+    AssetEdge,
+    PageInfo,
+    PropertyFilterInput,
+    load_asset,
+    load_assets,
+)
+from graphtwin.api.context import TwinInfo
+from graphtwin.auth.principal import Action
+from graphtwin.twins.queries import PropertyFilter, encode_cursor
+
+
+@strawberry.type
+class AssetQuery:
+    @strawberry.field(description="Every site.")
+    async def sites(self, info: TwinInfo) -> list[Asset]:
+        ctx = info.context
+        ctx.services.authorizer.require(ctx.principal, Action.READ)
+        iris = await ctx.services.twins.queries.sites()
+        return await load_assets(info, iris)
+
+    @strawberry.field(description="One asset by IRI; null when there is none.")
+    async def asset(self, info: TwinInfo, iri: str) -> Asset | None:
+        ctx = info.context
+        ctx.services.authorizer.require(ctx.principal, Action.READ)
+        return await load_asset(info, iri)
+
+    @strawberry.field(description="Assets of a class (default gt:Asset), optionally within a site.")
+    async def assets(
+        self,
+        info: TwinInfo,
+        type: str | None = None,
+        site: str | None = None,
+        filter: list[PropertyFilterInput] | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AssetConnection:
+        ctx = info.context
+        ctx.services.authorizer.require(ctx.principal, Action.READ, site)
+        page = await ctx.services.twins.queries.list_assets(
+            type_=type,
+            site=site,
+            filters=[PropertyFilter(f.property, f.op, f.value) for f in filter or []],
+            first=first,
+            after=after,
+        )
+        assets = await load_assets(info, page.iris)
+        return AssetConnection(
+            edges=[AssetEdge(cursor=encode_cursor(a.desc.iri), node=a) for a in assets],
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+        )

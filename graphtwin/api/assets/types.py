@@ -1,0 +1,241 @@
+"""GraphQL types of assets. Every field that reaches the graph goes through a loader."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from rdflib import RDFS, Literal
+
+from graphtwin.api.context import TwinInfo
+from graphtwin.semantics.description import Description
+from graphtwin.semantics.vocab import GT
+
+if TYPE_CHECKING:
+    from graphtwin.api.ontology.types import OntologyClass
+
+MAX_WALK_DEPTH = 12
+
+
+@strawberry.type(description="A unit of measure (QUDT).")
+class Unit:
+    iri: str
+    symbol: str | None
+    label: str | None
+
+
+@strawberry.type(description="A language-tagged or plain text value.")
+class Text:
+    value: str
+    language: str | None
+
+
+@strawberry.type(description="One value of a datatype property.")
+class PropertyValue:
+    property: str = strawberry.field(description="IRI of the property")
+    name: str = strawberry.field(description="Prefixed name, e.g. gt:temperature")
+    label: str | None
+    value: str = strawberry.field(description="Lexical form of the literal")
+    datatype: str | None
+    language: str | None
+    unit: Unit | None
+
+
+@strawberry.type(description="A link to another asset.")
+class Relationship:
+    predicate: str
+    name: str
+    direction: str = strawberry.field(description="OUT (this asset is the subject) or IN")
+    asset_iri: str
+
+    @strawberry.field(description="The asset at the other end.")
+    async def asset(self, info: TwinInfo) -> Asset | None:
+        return await load_asset(info, self.asset_iri)
+
+
+@strawberry.type(description="A reference to an IRI outside the asset graph (a vocabulary term).")
+class Reference:
+    predicate: str
+    name: str
+    iri: str
+
+
+def curie(info: TwinInfo, iri: str) -> str:
+    prefixes = info.context.services.twins.repository.prefixes
+    compact = prefixes.compact(iri)
+    prefix, _, local = compact.partition("__")
+    return f"{prefix}:{local}" if local else iri
+
+
+def pick_text(values: set[Literal], language: str | None) -> str | None:
+    if not values:
+        return None
+    ordered = sorted(values, key=lambda v: (v.language or "", str(v)))
+    for wanted in (language, None, "en"):
+        for value in ordered:
+            if value.language == wanted:
+                return str(value)
+    return str(ordered[0])
+
+
+async def load_asset(info: TwinInfo, iri: str) -> Asset | None:
+    desc = await info.context.loaders.description.load(iri)
+    return Asset(desc=desc) if desc is not None else None
+
+
+async def load_assets(info: TwinInfo, iris: list[str]) -> list[Asset]:
+    found = await info.context.loaders.description.load_many(iris)
+    return [Asset(desc=d) for d in found if d is not None]
+
+
+@strawberry.type(description="A twin: a site, area, line, station, machine, component or sensor.")
+class Asset:
+    desc: strawberry.Private[Description]
+
+    @strawberry.field
+    def iri(self) -> str:
+        return self.desc.iri
+
+    @strawberry.field(description="rdfs:label in the given language (else plain, else English).")
+    def label(self, language: str | None = None) -> str | None:
+        return pick_text(self.desc.literals.get(str(RDFS.label), set()), language)
+
+    @strawberry.field(description="Every rdfs:label with its language.")
+    def labels(self) -> list[Text]:
+        values = self.desc.literals.get(str(RDFS.label), set())
+        return [Text(value=str(v), language=v.language) for v in sorted(values, key=str)]
+
+    @strawberry.field(description="Asserted classes.")
+    def types(
+        self, info: TwinInfo
+    ) -> list[Annotated[OntologyClass, strawberry.lazy("graphtwin.api.ontology.types")]]:
+        from graphtwin.api.ontology.types import class_view
+
+        ontology = info.context.services.ontology
+        return [class_view(ontology, t) for t in sorted(self.desc.types)]
+
+    @strawberry.field(description="True if the asset is an instance of the class or a subclass.")
+    def is_a(self, info: TwinInfo, class_iri: str) -> bool:
+        twins = info.context.services.twins
+        wanted = twins.queries.expand(class_iri, what="class")
+        ontology = info.context.services.ontology
+        return any(wanted in ontology.ancestors(t) for t in self.desc.types)
+
+    @strawberry.field(description="Datatype property values (all, or those named).")
+    def properties(self, info: TwinInfo, names: list[str] | None = None) -> list[PropertyValue]:
+        twins = info.context.services.twins
+        wanted = {twins.queries.expand(n, what="property") for n in names} if names else None
+        out: list[PropertyValue] = []
+        for predicate in sorted(self.desc.literals):
+            if predicate == str(RDFS.label) or (wanted is not None and predicate not in wanted):
+                continue
+            for lit in sorted(self.desc.literals[predicate], key=str):
+                out.append(self._value(info, predicate, lit))
+        return out
+
+    @strawberry.field(description="The value of one property (the first, if it has several).")
+    def property(self, info: TwinInfo, name: str) -> PropertyValue | None:
+        values = self.properties(info, [name])
+        return values[0] if values else None
+
+    def _value(self, info: TwinInfo, predicate: str, lit: Literal) -> PropertyValue:
+        ontology = info.context.services.ontology
+        meta = ontology.properties.get(predicate)
+        unit = ontology.unit_of(predicate)
+        return PropertyValue(
+            property=predicate,
+            name=curie(info, predicate),
+            label=meta.label if meta else None,
+            value=str(lit),
+            datatype=str(lit.datatype) if lit.datatype else None,
+            language=lit.language,
+            unit=Unit(iri=unit.iri, symbol=unit.symbol, label=unit.label) if unit else None,
+        )
+
+    @strawberry.field(description="References to vocabulary terms or external IRIs.")
+    def references(self, info: TwinInfo) -> list[Reference]:
+        return [
+            Reference(predicate=p, name=curie(info, p), iri=o)
+            for p in sorted(self.desc.refs)
+            for o in sorted(self.desc.refs[p])
+        ]
+
+    @strawberry.field(description="Links to other assets, outgoing and/or incoming.")
+    async def relationships(
+        self, info: TwinInfo, predicate: str | None = None, direction: str | None = None
+    ) -> list[Relationship]:
+        twins = info.context.services.twins
+        wanted = twins.queries.expand(predicate, what="property") if predicate else None
+        out: list[Relationship] = []
+        if direction in (None, "OUT"):
+            for p in sorted(self.desc.links):
+                if wanted is None or p == wanted:
+                    out += [
+                        Relationship(predicate=p, name=curie(info, p), direction="OUT", asset_iri=o)
+                        for o in sorted(self.desc.links[p])
+                    ]
+        if direction in (None, "IN"):
+            for p, source in await info.context.loaders.inbound.load(self.desc.iri):
+                if wanted is None or p == wanted:
+                    out.append(
+                        Relationship(
+                            predicate=p, name=curie(info, p), direction="IN", asset_iri=source
+                        )
+                    )
+        return out
+
+    @strawberry.field(description="The asset this one is part of (gt:partOf).")
+    async def parent(self, info: TwinInfo) -> Asset | None:
+        parents = sorted(self.desc.links.get(str(GT.partOf), set()))
+        return await load_asset(info, parents[0]) if parents else None
+
+    @strawberry.field(description="Direct parts (inverse of gt:partOf).")
+    async def parts(self, info: TwinInfo) -> list[Asset]:
+        inbound = await info.context.loaders.inbound.load(self.desc.iri)
+        iris = sorted({s for p, s in inbound if p == str(GT.partOf)})
+        iris += sorted(self.desc.links.get(str(GT.hasPart), set()))
+        return await load_assets(info, iris)
+
+    @strawberry.field(description="All parts, transitively along gt:hasPart/gt:partOf.")
+    async def components(self, info: TwinInfo, depth: int = MAX_WALK_DEPTH) -> list[Asset]:
+        iris = await info.context.loaders.reachable.load((self.desc.iri, "components", depth))
+        return await load_assets(info, iris)
+
+    @strawberry.field(description="Stations or buffers downstream along the material flow.")
+    async def downstream(self, info: TwinInfo, depth: int = 1) -> list[Asset]:
+        iris = await info.context.loaders.reachable.load((self.desc.iri, "downstream", depth))
+        return await load_assets(info, iris)
+
+    @strawberry.field(description="Stations or buffers upstream along the material flow.")
+    async def upstream(self, info: TwinInfo, depth: int = 1) -> list[Asset]:
+        iris = await info.context.loaders.reachable.load((self.desc.iri, "upstream", depth))
+        return await load_assets(info, iris)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class AssetEdge:
+    cursor: str
+    node: Asset
+
+
+@strawberry.type(description="A page of assets in IRI order (Relay-style cursor pagination).")
+class AssetConnection:
+    edges: list[AssetEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Asset]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.input(description="A condition on a datatype property's value.")
+class PropertyFilterInput:
+    property: str
+    op: str = strawberry.field(default="EQ", description="EQ, NE, LT, LTE, GT, GTE or CONTAINS")
+    value: str = ""

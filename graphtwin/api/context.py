@@ -1,0 +1,34 @@
+"""The typed per-request context: principal, services and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from strawberry.types import Info
+
+from graphtwin.api.loaders import Loaders
+from graphtwin.auth.principal import Authorizer, Principal
+from graphtwin.semantics.ontology import OntologyIndex
+from graphtwin.twins.service import TwinService
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the API needs from the service layer; built once by bootstrap."""
+
+    twins: TwinService
+    ontology: OntologyIndex
+    authorizer: Authorizer
+
+
+@dataclass
+class TwinContext:
+    principal: Principal
+    services: Services
+    loaders: Loaders
+    request: Any = None
+    response: Any = None
+
+
+TwinInfo = Info[TwinContext, None]

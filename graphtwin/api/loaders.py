@@ -1,0 +1,38 @@
+"""Per-request DataLoaders: a nested query costs a few batched Cypher round trips,
+not one per node. Built fresh for every request so nothing is cached across them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from graphtwin.semantics.description import Description
+from graphtwin.twins.queries import TwinQueries
+
+WalkKey = tuple[str, str, int]
+
+
+@dataclass
+class Loaders:
+    description: DataLoader[str, Description | None]
+    inbound: DataLoader[str, list[tuple[str, str]]]
+    reachable: DataLoader[WalkKey, list[str]]
+
+
+def build_loaders(queries: TwinQueries) -> Loaders:
+    async def load_descriptions(iris: Sequence[str]) -> list[Description | None]:
+        return await queries.describe(list(iris))
+
+    async def load_inbound(iris: Sequence[str]) -> list[list[tuple[str, str]]]:
+        return await queries.inbound(list(iris))
+
+    async def load_reachable(keys: Sequence[WalkKey]) -> list[list[str]]:
+        return await queries.reachable(list(keys))
+
+    return Loaders(
+        description=DataLoader(load_fn=load_descriptions),
+        inbound=DataLoader(load_fn=load_inbound),
+        reachable=DataLoader(load_fn=load_reachable),
+    )

@@ -1,0 +1,1 @@
+"""GraphQL: the ontology in force."""

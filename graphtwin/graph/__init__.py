@@ -1,0 +1,1 @@
+"""Graph access: the store port, the Bolt store, schema setup and the embedded engine."""

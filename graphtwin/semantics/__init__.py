@@ -1,0 +1,1 @@
+"""Semantics: vocabulary, RDF documents, the RDF <-> property-graph mapping, SHACL."""

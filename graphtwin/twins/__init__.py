@@ -1,0 +1,1 @@
+"""Twin services: reading and changing the asset graph."""

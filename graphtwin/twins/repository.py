@@ -1,0 +1,226 @@
+"""Descriptions in and out of the property graph, in batched Cypher.
+
+Every method costs a fixed number of round trips whatever the number of IRIs:
+IRIs travel as one list parameter and are ``UNWIND``-ed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphtwin.graph.port import GraphStore, Statement
+from graphtwin.semantics.description import Description
+from graphtwin.semantics.mapping import GraphMapping, LinkRecord, NodeRecord
+from graphtwin.semantics.prefixes import PrefixTable
+from graphtwin.semantics.vocab import GT
+
+PREFIX_LABEL = "GraphtwinPrefix"
+# Deep enough for site > area > line > station > machine > component > sensor.
+MAX_ANCESTRY = 12
+BATCH = 2000
+
+_LOAD = """
+UNWIND $iris AS i
+MATCH (n:Resource {iri: i})
+OPTIONAL MATCH (n)-[r]->(m:Resource)
+RETURN n.iri AS iri, properties(n) AS props, collect({t: type(r), o: m.iri}) AS links
+"""
+
+
+def quote(name: str) -> str:
+    """A label, type or key as a Cypher identifier (backticks doubled inside)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def chunks(rows: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+@dataclass
+class WritePlan:
+    """The final state of changed resources, against what was stored before."""
+
+    before: dict[str, Description] = field(default_factory=dict)
+    after: dict[str, Description] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+
+
+class ResourceRepository:
+    def __init__(self, store: GraphStore, mapping: GraphMapping) -> None:
+        self.store = store
+        self.mapping = mapping
+
+    @property
+    def prefixes(self) -> PrefixTable:
+        return self.mapping.prefixes
+
+    async def load_prefixes(self) -> None:
+        """Add the prefixes stored in the graph to the mapping's table."""
+        rows = await self.store.read(
+            f"MATCH (p:{PREFIX_LABEL}) RETURN p.prefix AS prefix, p.namespace AS namespace"
+        )
+        for row in rows:
+            self.prefixes.adopt_stored(str(row["prefix"]), str(row["namespace"]))
+        # Defaults in use are written with the next write, so compact names stay
+        # readable even if the ontologies' prefixes change later.
+        self.prefixes.mark_all_pending({str(row["prefix"]) for row in rows})
+
+    async def load(self, iris: Iterable[str]) -> dict[str, Description]:
+        wanted = sorted(set(iris))
+        if not wanted:
+            return {}
+        rows = await self.store.read(_LOAD, {"iris": wanted})
+        return {row["iri"]: self.description_from_row(row) for row in rows}
+
+    def description_from_row(self, row: dict[str, Any]) -> Description:
+        links = [(str(x["t"]), str(x["o"])) for x in row["links"] if x.get("t") and x.get("o")]
+        return self.mapping.from_node(row["props"], links)
+
+    async def existing(self, iris: Iterable[str]) -> set[str]:
+        wanted = sorted(set(iris))
+        if not wanted:
+            return set()
+        rows = await self.store.read(
+            "UNWIND $iris AS i MATCH (n:Resource {iri: i}) RETURN n.iri AS iri", {"iris": wanted}
+        )
+        return {str(r["iri"]) for r in rows}
+
+    async def neighbours(self, iris: Iterable[str]) -> set[str]:
+        """IRIs one link away (either direction) and every ``partOf`` ancestor."""
+        wanted = sorted(set(iris))
+        if not wanted:
+            return set()
+        adjacent = await self.store.read(
+            "UNWIND $iris AS i MATCH (n:Resource {iri: i})--(m:Resource) "
+            "RETURN DISTINCT m.iri AS iri",
+            {"iris": wanted},
+        )
+        part_of = quote(self.prefixes.compact(str(GT.partOf)))
+        ancestors = await self.store.read(
+            f"UNWIND $iris AS i MATCH (n:Resource {{iri: i}})-[:{part_of}*1..{MAX_ANCESTRY}]->"
+            "(a:Resource) RETURN DISTINCT a.iri AS iri",
+            {"iris": wanted},
+        )
+        return {str(r["iri"]) for r in adjacent + ancestors}
+
+    # -- writing ---------------------------------------------------------------
+    def statements(self, plan: WritePlan) -> list[Statement]:
+        """Cypher that turns the stored state of ``plan.before`` into ``plan.after``."""
+        statements: list[Statement] = []
+        if plan.deleted:
+            for batch in chunks(sorted(plan.deleted)):
+                statements.append(
+                    (
+                        "UNWIND $iris AS i MATCH (n:Resource {iri: i}) DETACH DELETE n",
+                        {"iris": list(batch)},
+                    )
+                )
+        created: list[NodeRecord] = []
+        updated: list[tuple[NodeRecord, list[str]]] = []
+        add_links: list[LinkRecord] = []
+        drop_links: list[LinkRecord] = []
+        for iri, desc in plan.after.items():
+            rows = self.mapping.to_rows(desc)
+            old = plan.before.get(iri)
+            new_links = {(link.type, link.target) for link in rows.links}
+            if old is None:
+                created.append(rows.node)
+                add_links.extend(rows.links)
+                continue
+            old_rows = self.mapping.to_rows(old)
+            updated.append((rows.node, old_rows.node.labels))
+            old_links = {(link.type, link.target) for link in old_rows.links}
+            add_links += [LinkRecord(iri, t, o) for t, o in sorted(new_links - old_links)]
+            drop_links += [LinkRecord(iri, t, o) for t, o in sorted(old_links - new_links)]
+        statements += self._create_statements(created)
+        statements += self._update_statements(updated)
+        statements += self._link_statements(drop_links, "DELETE")
+        statements += self._link_statements(add_links, "CREATE")
+        # After the rows: compacting them may have minted prefixes.
+        return self._prefix_statements(self.prefixes.pending()) + statements
+
+    def _prefix_statements(self, new_prefixes: dict[str, str]) -> list[Statement]:
+        if not new_prefixes:
+            return []
+        rows = [{"prefix": p, "namespace": ns} for p, ns in sorted(new_prefixes.items())]
+        return [
+            (
+                f"UNWIND $rows AS r MERGE (p:{PREFIX_LABEL} {{prefix: r.prefix}}) "
+                "SET p.namespace = r.namespace",
+                {"rows": rows},
+            )
+        ]
+
+    def _create_statements(self, created: list[NodeRecord]) -> list[Statement]:
+        # Nodes are created with all their labels at once (ArcadeDB cannot add a
+        # label inside a batched MERGE), one statement per label set.
+        by_labels: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for node in created:
+            by_labels.setdefault(tuple(node.labels), []).append(node.props)
+        out: list[Statement] = []
+        for labels, props in sorted(by_labels.items()):
+            label_text = ":".join(quote(label) for label in labels)
+            for batch in chunks(props):
+                out.append(
+                    (f"UNWIND $rows AS r CREATE (n:{label_text}) SET n = r", {"rows": list(batch)})
+                )
+        return out
+
+    def _update_statements(self, updated: list[tuple[NodeRecord, list[str]]]) -> list[Statement]:
+        out: list[Statement] = []
+        for batch in chunks([node.props for node, _ in updated]):
+            out.append(
+                (
+                    "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) SET n = r",
+                    {"rows": list(batch)},
+                )
+            )
+        relabel: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+        for node, old_labels in updated:
+            gained = tuple(sorted(set(node.labels) - set(old_labels)))
+            lost = tuple(sorted(set(old_labels) - set(node.labels)))
+            if gained or lost:
+                relabel.setdefault((gained, lost), []).append(node.iri)
+        for (gained, lost), iris in sorted(relabel.items()):
+            clauses = []
+            if gained:
+                clauses.append("SET n:" + ":".join(quote(label) for label in gained))
+            if lost:
+                clauses.append("REMOVE n:" + ":".join(quote(label) for label in lost))
+            out.append(
+                (
+                    "UNWIND $iris AS i MATCH (n:Resource {iri: i}) " + " ".join(clauses),
+                    {"iris": iris},
+                )
+            )
+        return out
+
+    def _link_statements(self, links: list[LinkRecord], verb: str) -> list[Statement]:
+        by_type: dict[str, list[dict[str, str]]] = {}
+        for link in links:
+            by_type.setdefault(link.type, []).append({"s": link.source, "o": link.target})
+        out: list[Statement] = []
+        for rel_type, rows in sorted(by_type.items()):
+            for batch in chunks(rows):
+                if verb == "CREATE":
+                    query = (
+                        "UNWIND $rows AS r MATCH (a:Resource {iri: r.s}) "
+                        f"MATCH (b:Resource {{iri: r.o}}) CREATE (a)-[:{quote(rel_type)}]->(b)"
+                    )
+                else:
+                    query = (
+                        f"UNWIND $rows AS r MATCH (a:Resource {{iri: r.s}})-[x:{quote(rel_type)}]->"
+                        "(b:Resource {iri: r.o}) DELETE x"
+                    )
+                out.append((query, {"rows": list(batch)}))
+        return out
+
+    async def write(self, plan: WritePlan) -> None:
+        pending = self.prefixes.pending()
+        statements = self.statements(plan)
+        if statements:
+            await self.store.write(statements)
+            self.prefixes.persisted(self.prefixes.pending() | pending)
