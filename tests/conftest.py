@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from graphtwin.config import load_settings
+from graphtwin.api.context import Services
+from graphtwin.bootstrap import build_services
+from graphtwin.config import Settings, load_settings
 from graphtwin.graph.bolt_store import BoltGraphStore
 from graphtwin.graph.engine import GraphEngine
 
-_GRAPH_FIXTURES = frozenset({"graph_engine", "graph_store"})
+_GRAPH_FIXTURES = frozenset({"graph_engine", "graph_store", "services"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,3 +40,16 @@ async def graph_store(graph_engine: GraphEngine) -> BoltGraphStore:
     store = graph_engine.store
     await store.write([("MATCH (n) DETACH DELETE n", {})])
     return store
+
+
+@pytest.fixture
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return load_settings().with_overrides(data_dir=tmp_path_factory.mktemp("unused"))
+
+
+@pytest.fixture
+async def services(graph_store: BoltGraphStore, test_settings: Settings) -> Services:
+    """Services as bootstrap builds them, over a freshly wiped graph."""
+    built = build_services(test_settings, graph_store)
+    await built.twins.repository.load_prefixes()
+    return built

@@ -107,40 +107,75 @@ class ResourceRepository:
         return {str(r["iri"]) for r in adjacent + ancestors}
 
     # -- writing ---------------------------------------------------------------
-    def statements(self, plan: WritePlan) -> list[Statement]:
-        """Cypher that turns the stored state of ``plan.before`` into ``plan.after``."""
+    async def inbound_links(self, iris: Iterable[str]) -> list[LinkRecord]:
+        """Stored relationships pointing at ``iris``, from resources outside them."""
+        wanted = sorted(set(iris))
+        if not wanted:
+            return []
+        rows = await self.store.read(
+            "UNWIND $iris AS i MATCH (n:Resource {iri: i})<-[r]-(m:Resource) "
+            "WHERE NOT m.iri IN $iris RETURN m.iri AS s, type(r) AS t, i AS o",
+            {"iris": wanted},
+        )
+        return [LinkRecord(str(r["s"]), str(r["t"]), str(r["o"])) for r in rows]
+
+    def statements(
+        self, plan: WritePlan, kept_inbound: Sequence[LinkRecord] = ()
+    ) -> list[Statement]:
+        """Cypher that turns the stored state of ``plan.before`` into ``plan.after``.
+
+        ``kept_inbound`` are the stored links into resources that must be re-created
+        (see ``relabelled``); they are put back after the re-creation.
+        """
         statements: list[Statement] = []
-        if plan.deleted:
-            for batch in chunks(sorted(plan.deleted)):
-                statements.append(
-                    (
-                        "UNWIND $iris AS i MATCH (n:Resource {iri: i}) DETACH DELETE n",
-                        {"iris": list(batch)},
-                    )
+        recreated = self.relabelled(plan)
+        doomed = sorted(plan.deleted | recreated)
+        for batch in chunks(doomed):
+            statements.append(
+                (
+                    "UNWIND $iris AS i MATCH (n:Resource {iri: i}) DETACH DELETE n",
+                    {"iris": list(batch)},
                 )
+            )
         created: list[NodeRecord] = []
-        updated: list[tuple[NodeRecord, list[str]]] = []
+        updated: list[NodeRecord] = []
         add_links: list[LinkRecord] = []
         drop_links: list[LinkRecord] = []
         for iri, desc in plan.after.items():
             rows = self.mapping.to_rows(desc)
             old = plan.before.get(iri)
-            new_links = {(link.type, link.target) for link in rows.links}
-            if old is None:
+            if old is None or iri in recreated:
                 created.append(rows.node)
                 add_links.extend(rows.links)
                 continue
-            old_rows = self.mapping.to_rows(old)
-            updated.append((rows.node, old_rows.node.labels))
-            old_links = {(link.type, link.target) for link in old_rows.links}
+            updated.append(rows.node)
+            new_links = {(link.type, link.target) for link in rows.links}
+            old_links = {(link.type, link.target) for link in self.mapping.to_rows(old).links}
             add_links += [LinkRecord(iri, t, o) for t, o in sorted(new_links - old_links)]
             drop_links += [LinkRecord(iri, t, o) for t, o in sorted(old_links - new_links)]
+        add_links += [link for link in kept_inbound if link.source not in plan.after]
         statements += self._create_statements(created)
         statements += self._update_statements(updated)
         statements += self._link_statements(drop_links, "DELETE")
         statements += self._link_statements(add_links, "CREATE")
-        # After the rows: compacting them may have minted prefixes.
+        # Last: compacting the rows above may have minted prefixes.
         return self._prefix_statements(self.prefixes.pending()) + statements
+
+    def relabelled(self, plan: WritePlan) -> set[str]:
+        """Stored resources whose labels change.
+
+        ArcadeDB keeps labels as the record's type and re-creates the record to
+        change them, which its unique index then refuses; so such nodes are deleted
+        and created again (with their links) in the same transaction, on both engines.
+        """
+        changed: set[str] = set()
+        for iri, desc in plan.after.items():
+            old = plan.before.get(iri)
+            if old is not None and self.mapping.labels_for(old.types) != self.mapping.labels_for(
+                desc.types
+            ):
+                changed.add(iri)
+        return changed
 
     def _prefix_statements(self, new_prefixes: dict[str, str]) -> list[Statement]:
         if not new_prefixes:
@@ -169,34 +204,14 @@ class ResourceRepository:
                 )
         return out
 
-    def _update_statements(self, updated: list[tuple[NodeRecord, list[str]]]) -> list[Statement]:
-        out: list[Statement] = []
-        for batch in chunks([node.props for node, _ in updated]):
-            out.append(
-                (
-                    "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) SET n = r",
-                    {"rows": list(batch)},
-                )
+    def _update_statements(self, updated: list[NodeRecord]) -> list[Statement]:
+        return [
+            (
+                "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) SET n = r",
+                {"rows": list(batch)},
             )
-        relabel: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
-        for node, old_labels in updated:
-            gained = tuple(sorted(set(node.labels) - set(old_labels)))
-            lost = tuple(sorted(set(old_labels) - set(node.labels)))
-            if gained or lost:
-                relabel.setdefault((gained, lost), []).append(node.iri)
-        for (gained, lost), iris in sorted(relabel.items()):
-            clauses = []
-            if gained:
-                clauses.append("SET n:" + ":".join(quote(label) for label in gained))
-            if lost:
-                clauses.append("REMOVE n:" + ":".join(quote(label) for label in lost))
-            out.append(
-                (
-                    "UNWIND $iris AS i MATCH (n:Resource {iri: i}) " + " ".join(clauses),
-                    {"iris": iris},
-                )
-            )
-        return out
+            for batch in chunks([node.props for node in updated])
+        ]
 
     def _link_statements(self, links: list[LinkRecord], verb: str) -> list[Statement]:
         by_type: dict[str, list[dict[str, str]]] = {}
@@ -220,7 +235,8 @@ class ResourceRepository:
 
     async def write(self, plan: WritePlan) -> None:
         pending = self.prefixes.pending()
-        statements = self.statements(plan)
+        kept_inbound = await self.inbound_links(self.relabelled(plan))
+        statements = self.statements(plan, kept_inbound)
         if statements:
             await self.store.write(statements)
             self.prefixes.persisted(self.prefixes.pending() | pending)
