@@ -77,11 +77,23 @@ ErrorResult = (
 )
 
 
+# Most specific first: PayloadTooLarge is a BadInput, and so on.
+_RESULT_TYPES: list[tuple[type[TwinError], type[UserError]]] = [
+    (NotFound, NotFoundError),
+    (Conflict, ConflictError),
+    (Forbidden, ForbiddenError),
+    (SourceUnavailable, UnavailableError),
+    (BadInput, BadInputError),
+]
+
+
 def to_result(error: TwinError) -> ErrorResult:
-    common = {"message": error.message, "code": error.code, "path": list(error.path)}
+    message, code, path = error.message, error.code, list(error.path)
     if isinstance(error, ShapeViolation):
         return ShapeViolationError(
-            **common,
+            message=message,
+            code=code,
+            path=path,
             violations=[
                 ShapeViolationDetail(
                     focus_node=v.focus_node,
@@ -95,14 +107,8 @@ def to_result(error: TwinError) -> ErrorResult:
                 for v in error.report.violations
             ],
         )
-    if isinstance(error, NotFound):
-        return NotFoundError(**common)
-    if isinstance(error, Conflict):
-        return ConflictError(**common)
-    if isinstance(error, Forbidden):
-        return ForbiddenError(**common)
-    if isinstance(error, SourceUnavailable):
-        return UnavailableError(**common)
-    if isinstance(error, BadInput):
-        return BadInputError(**common)
-    return BadInputError(**common)
+    for error_type, result_type in _RESULT_TYPES:
+        if isinstance(error, error_type):
+            result: ErrorResult = result_type(message=message, code=code, path=path)  # type: ignore[assignment]
+            return result
+    return BadInputError(message=message, code=code, path=path)

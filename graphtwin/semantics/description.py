@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -17,6 +18,7 @@ from rdflib.term import Node
 SKOLEM_PREFIX = "urn:graphtwin:bnode:"
 
 Triple = tuple[Node, Node, Node]
+T = TypeVar("T")
 
 
 def is_skolem(iri: str) -> bool:
@@ -68,18 +70,15 @@ class Description:
 
     def remove(self, predicate: str, obj: Node) -> bool:
         """Remove one statement; True if it was there."""
-        if predicate == str(RDF.type) and str(obj) in self.types:
+        if predicate == str(RDF.type):
+            found = str(obj) in self.types
             self.types.discard(str(obj))
-            return True
-        for table in (self.literals, self.links, self.refs):
-            values = table.get(predicate)
-            key: object = obj if isinstance(obj, Literal) else str(obj)
-            if values is not None and key in values:
-                values.discard(key)  # type: ignore[arg-type]
-                if not values:
-                    del table[predicate]
-                return True
-        return False
+            return found
+        if isinstance(obj, Literal):
+            return _discard(self.literals, predicate, obj)
+        return _discard(self.links, predicate, str(obj)) or _discard(
+            self.refs, predicate, str(obj)
+        )
 
     def copy(self) -> Description:
         return Description(
@@ -89,6 +88,16 @@ class Description:
             links={k: set(v) for k, v in self.links.items()},
             refs={k: set(v) for k, v in self.refs.items()},
         )
+
+
+def _discard(table: dict[str, set[T]], predicate: str, value: T) -> bool:
+    values = table.get(predicate)
+    if values is None or value not in values:
+        return False
+    values.discard(value)
+    if not values:
+        del table[predicate]
+    return True
 
 
 def term_for(iri: str, *, deskolemize: bool) -> URIRef | BNode:
