@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -9,6 +11,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 
 from graphtwin.api.assets.mutations import AssetMutation
@@ -34,14 +37,31 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, TwinError)
 
 
+class ExpectedErrorCodes(SchemaExtension):
+    """An expected failure raised by a query resolver (a ``TwinError``) carries its
+    machine-readable code in ``extensions.code``, as mutation results do in ``code``."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        for error in getattr(self.execution_context.result, "errors", None) or ():
+            original = error.original_error
+            if isinstance(original, TwinError):
+                error.extensions = {**(error.extensions or {}), "code": original.code}
+
+
 def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        # Factories, not instances: an extension keeps per-operation state, so
+        # each request gets its own (strawberry deprecates shared instances).
         extensions=[
-            QueryDepthLimiter(max_depth=max_depth),
-            MaxAliasesLimiter(max_alias_count=max_aliases),
-            MaxTokensLimiter(max_token_count=max_tokens),
-            MaskErrors(should_mask_error=_is_unexpected, error_message="Internal server error"),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            ExpectedErrorCodes,
+            lambda: MaskErrors(
+                should_mask_error=_is_unexpected, error_message="Internal server error"
+            ),
         ],
     )

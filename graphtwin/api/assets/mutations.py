@@ -72,10 +72,12 @@ async def _run(
         result = await write()
     except TwinError as error:
         return to_result(error)
-    # Reads later in this request must see the write, not the loader's cache.
-    for iri in result.created + result.updated + result.deleted:
-        ctx.loaders.description.clear(iri)
-        ctx.loaders.inbound.clear(iri)
+    # Reads later in this request must see the write, not the loaders' caches. All
+    # of them: a write also changes the inbound links and walks of unchanged assets
+    # (and ``DataLoader.clear`` raises KeyError for a key that was never loaded).
+    ctx.loaders.description.clear_all()
+    ctx.loaders.inbound.clear_all()
+    ctx.loaders.reachable.clear_all()
     return WriteSummary(
         created=result.created,
         updated=result.updated,
