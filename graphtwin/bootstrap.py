@@ -80,6 +80,7 @@ async def running(
     """Start the graph engine and the services; stop them on exit."""
     engine = GraphEngine.from_settings(settings, watch_interval=1.0 if supervise else None)
     await engine.start()
+    services: Services | None = None
     try:
         services = build_services(settings, engine.store)
         await services.twins.repository.load_prefixes()
@@ -87,6 +88,8 @@ async def running(
             await load_demo(services.twins)
         yield Runtime(settings=settings, engine=engine, services=services)
     finally:
+        if services is not None:
+            services.twins.validator.close()
         await engine.stop()
 
 

@@ -76,9 +76,7 @@ class Description:
             return found
         if isinstance(obj, Literal):
             return _discard(self.literals, predicate, obj)
-        return _discard(self.links, predicate, str(obj)) or _discard(
-            self.refs, predicate, str(obj)
-        )
+        return _discard(self.links, predicate, str(obj)) or _discard(self.refs, predicate, str(obj))
 
     def copy(self) -> Description:
         return Description(

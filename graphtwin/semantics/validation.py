@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from pyshacl import validate
@@ -12,6 +16,8 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from graphtwin.errors import BadInput, ShapeReport, Violation
+from graphtwin.semantics.description import Description, graph_of
+from graphtwin.semantics.locality import Neighbourhoods
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +71,85 @@ def report_from_graph(results: Graph) -> ShapeReport:
     return ShapeReport(conforms=not blocking, violations=violations)
 
 
+# Writes with fewer changed resources than this are validated inline: a worker
+# round trip costs more than it saves.
+PARALLEL_THRESHOLD = 400
+CHUNK_SIZE = 250
+
+# Set in each worker process by _init_worker.
+_WORKER: ShaclValidator | None = None
+
+
+def _init_worker(shapes_nt: str, ontology_nt: str) -> None:
+    global _WORKER  # noqa: PLW0603 - one validator per worker process
+    shapes = Graph().parse(data=shapes_nt, format="nt")
+    ontology = Graph().parse(data=ontology_nt, format="nt")
+    _WORKER = ShaclValidator(shapes, ontology, workers=1)
+
+
+def _validate_chunk(descriptions: list[Description], focus: list[str]) -> ShapeReport:
+    if _WORKER is None:  # pragma: no cover - the pool initializer always runs first
+        raise RuntimeError("validation worker not initialised")
+    return _WORKER.validate(graph_of(descriptions), focus)
+
+
+def merge_reports(reports: Iterable[ShapeReport]) -> ShapeReport:
+    violations = sorted(
+        {v for r in reports for v in r.violations},
+        key=lambda v: (v.focus_node, v.path or "", v.constraint, v.message),
+    )
+    return ShapeReport(
+        conforms=not any(v.severity == "Violation" for v in violations), violations=violations
+    )
+
+
 class ShaclValidator:
     """Validates data graphs against fixed shapes and ontologies."""
 
-    def __init__(self, shapes: Graph, ontology: Graph) -> None:
+    def __init__(self, shapes: Graph, ontology: Graph, *, workers: int | None = None) -> None:
         self.shapes = shapes
         self.ontology = ontology
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def executor(self) -> Executor:
+        """The worker pool, started on first use (spawned: no fork of a threaded server)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(
+                    self.shapes.serialize(format="nt"),
+                    self.ontology.serialize(format="nt"),
+                ),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    async def validate_descriptions(
+        self, descriptions: Mapping[str, Description], focus: Iterable[str]
+    ) -> ShapeReport:
+        """Validate the ``focus`` resources within ``descriptions``, off the event loop.
+
+        Large writes are split into chunks by locality and validated in parallel
+        worker processes (pySHACL is pure Python: threads would not help).
+        """
+        wanted = sorted(set(focus))
+        if self.workers <= 1 or len(wanted) < PARALLEL_THRESHOLD:
+            data = graph_of(descriptions.values())
+            return await asyncio.to_thread(self.validate, data, wanted)
+        chunks = Neighbourhoods(descriptions).chunks(wanted, CHUNK_SIZE)
+        loop = asyncio.get_running_loop()
+        pool = self.executor()
+        reports = await asyncio.gather(
+            *(loop.run_in_executor(pool, _validate_chunk, descs, part) for part, descs in chunks)
+        )
+        return merge_reports(reports)
 
     def validate(self, data: Graph, focus: Iterable[str] | None = None) -> ShapeReport:
         """Validate ``data``; with ``focus``, report only results about those nodes.

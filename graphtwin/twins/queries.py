@@ -46,9 +46,14 @@ def encode_cursor(iri: str) -> str:
 def decode_cursor(cursor: str) -> str:
     """:raises BadInput: the cursor was not made by graphtwin."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
+        iri = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput("invalid cursor", path=("after",)) from exc
+    # Lenient decoders turn junk into "" and restart the list: refuse anything
+    # that is not exactly what encode_cursor makes.
+    if not iri or encode_cursor(iri) != cursor:
+        raise BadInput("invalid cursor", path=("after",))
+    return iri
 
 
 class TwinQueries:
@@ -60,18 +65,27 @@ class TwinQueries:
     def store(self) -> Any:
         return self.repository.store
 
-    def expand(self, name: str, *, what: str = "term") -> str:
+    def expand(self, name: str, *, what: str = "term", path: tuple[str, ...] = ()) -> str:
         """An IRI from an IRI or a prefixed name (``gt:Machine``).
 
-        :raises BadInput: the prefix is unknown.
+        :raises BadInput: the prefix is unknown (``path`` names the argument).
         """
         if "://" in name or name.startswith("urn:"):
             return name
         prefix, sep, local = name.partition(":")
         namespace = self.repository.prefixes.as_dict().get(prefix)
         if not sep or namespace is None:
-            raise BadInput(f"unknown {what} {name!r}: use a full IRI or a known prefix")
+            raise BadInput(f"unknown {what} {name!r}: use a full IRI or a known prefix", path=path)
         return namespace + local
+
+    def expand_class(self, name: str, *, path: tuple[str, ...] = ("type",)) -> str:
+        """:raises BadInput: the name is not a class of the loaded ontologies."""
+        iri = self.expand(name, what="class", path=path)
+        if not self.ontology.is_class(iri):
+            raise BadInput(
+                f"unknown class <{iri}>: it is not defined in the loaded ontologies", path=path
+            )
+        return iri
 
     def compact_key(self, iri: str) -> str:
         return self.repository.prefixes.compact(iri)
@@ -155,9 +169,7 @@ class TwinQueries:
         """
         if not 1 <= first <= MAX_PAGE:
             raise BadInput(f"first must be between 1 and {MAX_PAGE}", path=("first",))
-        class_iri = self.expand(type_ or str(GT.Asset), what="class")
-        if not self.ontology.is_class(class_iri):
-            raise BadInput(f"unknown class <{class_iri}>", path=("type",))
+        class_iri = self.expand_class(type_ or str(GT.Asset))
         label = quote(self.repository.prefixes.compact(class_iri))
         where: list[str] = []
         params: dict[str, Any] = {"limit": first + 1}

@@ -79,8 +79,11 @@ class TwinService:
     ) -> list[tuple[Node, Node, Node]]:
         triples: list[tuple[Node, Node, Node]] = []
         for index, prop in enumerate(properties):
-            predicate = URIRef(self.queries.expand(prop.property, what="property"))
-            lit = self.literal(prop, path=("properties", str(index), "value"))
+            where = ("properties", str(index))
+            predicate = URIRef(
+                self.queries.expand(prop.property, what="property", path=(*where, "property"))
+            )
+            lit = self.literal(prop, path=(*where, "value"))
             triples.append((subject, predicate, lit))
         return triples
 
@@ -95,7 +98,16 @@ class TwinService:
         properties: Sequence[PropertyInput] = (),
     ) -> WriteResult:
         subject = URIRef(iri)
-        class_iri = self.queries.expand(type_, what="class")
+        class_iri = self.queries.expand_class(type_)
+        if not self.policy.is_data(iri):
+            raise BadInput(
+                f"<{iri}> is outside the allowed namespaces ({', '.join(self.policy.namespaces)})",
+                path=("iri",),
+            )
+        if part_of and not await self.repository.existing([part_of]):
+            raise BadInput(
+                f"dangling reference: partOf <{part_of}> is not in the graph", path=("partOf",)
+            )
         change = ChangeSet(must_not_exist={iri})
         change.add.append((subject, RDF.type, URIRef(class_iri)))
         if label:
@@ -124,7 +136,7 @@ class TwinService:
             change.add.append((subject, RDFS.label, Literal(label)))
         if type_ is not None:
             change.remove += [(subject, RDF.type, URIRef(t)) for t in current.types]
-            change.add.append((subject, RDF.type, URIRef(self.queries.expand(type_, what="class"))))
+            change.add.append((subject, RDF.type, URIRef(self.queries.expand_class(type_))))
         for triple in self._property_triples(subject, properties):
             change.remove += [
                 (subject, triple[1], v) for v in current.literals.get(str(triple[1]), ())

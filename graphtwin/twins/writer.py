@@ -14,7 +14,7 @@ from rdflib import RDF, Literal, URIRef
 
 from graphtwin.errors import BadInput, Conflict, NotFound, ShapeViolation
 from graphtwin.semantics.changeset import ChangeSet
-from graphtwin.semantics.description import Description, Triple, graph_of
+from graphtwin.semantics.description import Description, Triple
 from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.semantics.validation import ShaclValidator
 from graphtwin.twins.policy import IriPolicy
@@ -177,7 +177,8 @@ class ChangeWriter:
         for desc in context.values():
             for predicate in list(desc.links):
                 desc.links[predicate] -= plan.deleted
-        data = graph_of(list(plan.after.values()) + list(context.values()))
-        report = await asyncio.to_thread(self.validator.validate, data, plan.after.keys())
+        report = await self.validator.validate_descriptions(
+            {**context, **plan.after}, plan.after.keys()
+        )
         if not report.conforms:
             raise ShapeViolation(report)

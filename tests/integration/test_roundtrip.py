@@ -31,9 +31,7 @@ async def test_every_literal_kind_language_tag_and_blank_node_round_trips(
     services: Services,
 ) -> None:
     document = Graph().parse(FIXTURES / "every-literal.ttl", format="turtle")
-    await services.twins.import_document(
-        (FIXTURES / "every-literal.ttl").read_bytes(), "turtle"
-    )
+    await services.twins.import_document((FIXTURES / "every-literal.ttl").read_bytes(), "turtle")
     exported = await services.twins.export_graph()
     assert isomorphic(document, exported), _explain(document, exported)
 
@@ -73,8 +71,11 @@ async def test_blank_nodes_are_fresh_for_every_import(services: Services) -> Non
     await services.twins.import_document(doc, "turtle")
     await services.twins.import_document(doc, "turtle")
     exported = await services.twins.export_graph()
-    notes = list(exported.subjects(predicate=URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
-                                   object=Literal("note")))
+    notes = list(
+        exported.subjects(
+            predicate=URIRef("http://www.w3.org/2000/01/rdf-schema#label"), object=Literal("note")
+        )
+    )
     assert len(notes) == 2  # blank nodes are scoped to their document
 
 

@@ -20,7 +20,9 @@ PREFIXES = """
 @prefix xsd:  <http://www.w3.org/2001/XMLSchema#> .
 @prefix lab:  <https://acme.example/sites/lab/> .
 """
-PLANT = PREFIXES + """
+PLANT = (
+    PREFIXES
+    + """
 <https://acme.example/sites/lab> a gt:Site ; rdfs:label "Lab" .
 lab:line-1 a gt:Line ; rdfs:label "Line 1" ; gt:partOf <https://acme.example/sites/lab> .
 lab:line-1-op10 a gt:Station ; rdfs:label "OP10" ; gt:partOf lab:line-1 ; gt:feeds lab:line-1-op20 .
@@ -29,6 +31,7 @@ lab:press-1 a gt:Press ; rdfs:label "Press 1" ; gt:partOf lab:line-1-op10 ;
     gt:idealCycleTime 12.5 ; gt:goodCount 90 ; gt:totalCount 100 .
 lab:press-1-motor a gt:Motor ; rdfs:label "Main motor" ; gt:partOf lab:press-1 .
 """
+)
 
 
 async def _snapshot(services: Services) -> Graph:
@@ -54,10 +57,13 @@ async def _assert_rejected_unchanged(
 
 async def test_shape_violation_writes_nothing_and_reports_the_focus_node(plant: Services) -> None:
     # The first statement is fine, the second breaks a shape: nothing of either lands.
-    document = PREFIXES + """
+    document = (
+        PREFIXES
+        + """
     lab:press-2 a gt:Press ; rdfs:label "Press 2" ; gt:partOf lab:line-1-op20 .
     lab:press-1 gt:idealCycleTime -1.0 .
     """
+    )
     error = await _assert_rejected_unchanged(plant, ShapeViolation, document)
     assert isinstance(error, ShapeViolation)
     focus = {v.focus_node for v in error.report.violations}
@@ -69,10 +75,13 @@ async def test_shape_violation_writes_nothing_and_reports_the_focus_node(plant: 
 
 
 async def test_machine_outside_its_sites_namespace_is_rejected(plant: Services) -> None:
-    document = PREFIXES + """
+    document = (
+        PREFIXES
+        + """
     <https://acme.example/sites/other/press-9> a gt:Press ; rdfs:label "Stray" ;
         gt:partOf lab:line-1-op10 .
     """
+    )
     error = await _assert_rejected_unchanged(plant, ShapeViolation, document)
     assert isinstance(error, ShapeViolation)
     assert any("press-9" in v.focus_node for v in error.report.violations)
@@ -163,9 +172,12 @@ async def test_delete_with_cascade_removes_the_components_and_incoming_links(
 
 
 async def test_replace_import_drops_what_the_document_no_longer_says(plant: Services) -> None:
-    document = PREFIXES + """
+    document = (
+        PREFIXES
+        + """
     lab:press-1 a gt:Press ; rdfs:label "Press 1 (rebuilt)" ; gt:partOf lab:line-1-op10 .
     """
+    )
     await plant.twins.import_document(document, "turtle", replace=True)
     (press,) = await plant.twins.queries.describe([SITE + "/press-1"])
     assert press is not None
