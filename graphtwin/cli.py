@@ -16,6 +16,7 @@ from tqdm import tqdm
 from graphtwin.bootstrap import Runtime, build_app, running
 from graphtwin.config import Settings, load_settings
 from graphtwin.errors import ShapeViolation, TwinError
+from graphtwin.graph.arcadedb import ArcadeDBError
 from graphtwin.semantics.documents import format_for_filename, parse_document, serialize
 
 T = TypeVar("T")
@@ -36,6 +37,9 @@ def _run(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
     except TwinError as error:
         _fail(error)
         raise  # unreachable: _fail exits
+    except ArcadeDBError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
 
 
 def _fail(error: TwinError) -> None:

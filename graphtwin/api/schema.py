@@ -7,11 +7,14 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from graphtwin.api.assets.mutations import AssetMutation
@@ -49,16 +52,28 @@ class ExpectedErrorCodes(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), "code": original.code}
 
 
+# Distinct query texts whose parse and validation results are kept; bounded so
+# unique queries cannot grow memory without limit.
+QUERY_CACHE_SIZE = 256
+
+
 def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
+    # The limit rules are built once: the validation cache is keyed by the rule
+    # classes, and per-request limiter instances would mint new ones every time.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         # Factories, not instances: an extension keeps per-operation state, so
         # each request gets its own (strawberry deprecates shared instances).
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
+            lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+            lambda: AddValidationRules(limit_rules),
+            lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
             ExpectedErrorCodes,
             lambda: MaskErrors(
                 should_mask_error=_is_unexpected, error_message="Internal server error"

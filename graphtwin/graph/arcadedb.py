@@ -60,6 +60,10 @@ class ArcadeDBError(RuntimeError):
     """The embedded ArcadeDB could not be started (the message says why)."""
 
 
+class DataDirectoryInUse(ArcadeDBError):
+    """Another process (usually a running graphtwin server) holds the database."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     user: str
@@ -296,6 +300,13 @@ class EmbeddedArcadeDB:
         ) as driver:
             while True:
                 if process.poll() is not None:
+                    tail = self.log_tail()
+                    if "is locked by another process" in tail:
+                        raise DataDirectoryInUse(
+                            f"the graph in {self.root_dir.parent} is in use by another process "
+                            "(a running graphtwin server?): stop it first, or write through "
+                            "the server's GraphQL API"
+                        )
                     raise ArcadeDBError(
                         f"the embedded ArcadeDB exited with code {process.returncode} "
                         f"while starting; end of {self.log_path}:\n{self.log_tail()}"

@@ -11,7 +11,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 from pyshacl import validate
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -50,7 +50,9 @@ def _short(node: Node | None) -> str | None:
 
 def report_from_graph(results: Graph) -> ShapeReport:
     violations: list[Violation] = []
-    for result in results.subjects(RDF.type, SH.ValidationResult):
+    # Top-level results only: nested sh:detail results (from sh:node, sh:or, ...)
+    # explain a parent result and have blank-node shapes.
+    for result in results.objects(None, SH.result):
         messages = [str(m) for m in results.objects(result, SH.resultMessage)]
         component = _one(results, result, SH.sourceConstraintComponent)
         violations.append(
