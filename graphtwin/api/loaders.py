@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
-from graphtwin.semantics.description import Description
+from graphtwin.semantics.mapping import ResourceView
 from graphtwin.twins.queries import TwinQueries
 
 WalkKey = tuple[str, str, int]
@@ -16,14 +16,14 @@ WalkKey = tuple[str, str, int]
 
 @dataclass
 class Loaders:
-    description: DataLoader[str, Description | None]
+    description: DataLoader[str, ResourceView | None]
     inbound: DataLoader[str, list[tuple[str, str]]]
     reachable: DataLoader[WalkKey, list[str]]
 
 
 def build_loaders(queries: TwinQueries) -> Loaders:
-    async def load_descriptions(iris: Sequence[str]) -> list[Description | None]:
-        return await queries.describe(list(iris))
+    async def load_descriptions(iris: Sequence[str]) -> list[ResourceView | None]:
+        return await queries.views(list(iris))
 
     async def load_inbound(iris: Sequence[str]) -> list[list[tuple[str, str]]]:
         return await queries.inbound(list(iris))

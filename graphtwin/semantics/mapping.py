@@ -74,6 +74,27 @@ class ResourceRows:
     links: list[LinkRecord] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ValueView:
+    """One stored literal as clients see it, without building an rdflib term."""
+
+    lexical: str
+    datatype: str | None
+    language: str | None
+    native: Native
+
+
+@dataclass
+class ResourceView:
+    """What reads need of a stored resource (cheaper than a ``Description``)."""
+
+    iri: str
+    types: list[str]
+    values: dict[str, list[ValueView]]
+    links: dict[str, list[str]]
+    refs: dict[str, list[str]]
+
+
 def _native(lit: Literal) -> Native:
     """The value a property graph can index and compare, for one literal."""
     dt = str(lit.datatype) if lit.datatype else None
@@ -89,21 +110,36 @@ def _native(lit: Literal) -> Native:
     return str(lit)
 
 
+_XSD_BOOLEAN = str(XSD.boolean)
+_XSD_INTEGER = str(XSD.integer)
+_XSD_DECIMAL = str(XSD.decimal)
+_XSD_DOUBLE = str(XSD.double)
+_XSD_STRING = str(XSD.string)
+
+
+def _lexical(value: Native, declared: str | None) -> tuple[str, str | None]:
+    """(lexical form, datatype IRI) a native value stands for, given the declared range.
+
+    Reads use this directly, without building rdflib literals; writes keep an
+    exact form in ``_lits`` whenever it does not give back the original literal.
+    """
+    if isinstance(value, bool):
+        return ("true" if value else "false"), _XSD_BOOLEAN
+    if isinstance(value, int):
+        return str(value), (declared if declared in _INTEGER_TYPES else _XSD_INTEGER)
+    if isinstance(value, float):
+        if declared == _XSD_DECIMAL:
+            return format(Decimal(repr(value)), "f"), _XSD_DECIMAL
+        return repr(value), _XSD_DOUBLE
+    if declared and declared != _XSD_STRING:
+        return value, declared
+    return value, None
+
+
 def _decode(value: Native, declared: str | None) -> Literal:
     """The literal a native value stands for, given the property's declared range."""
-    if isinstance(value, bool):
-        return Literal(value)
-    if isinstance(value, int):
-        if declared in _INTEGER_TYPES:
-            return Literal(str(value), datatype=URIRef(declared))
-        return Literal(value)
-    if isinstance(value, float):
-        if declared == str(XSD.decimal):
-            return Literal(Decimal(repr(value)))
-        return Literal(value)
-    if declared and declared != str(XSD.string):
-        return Literal(value, datatype=URIRef(declared))
-    return Literal(value)
+    lexical, datatype = _lexical(value, declared)
+    return Literal(lexical, datatype=URIRef(datatype) if datatype else None)
 
 
 def _exact(lit: Literal) -> list[str | None]:
@@ -149,7 +185,9 @@ class GraphMapping:
             if mixed:
                 natives = [str(lit) for lit in ordered]
             lossy = mixed or any(
-                _decode(n, declared) != lit for n, lit in zip(natives, ordered, strict=True)
+                _lexical(n, declared) != (str(lit), str(lit.datatype) if lit.datatype else None)
+                or lit.language is not None
+                for n, lit in zip(natives, ordered, strict=True)
             )
             if predicate in desc.refs:
                 lossy = True
@@ -205,3 +243,45 @@ class GraphMapping:
         for rel_type, target in links:
             desc.links.setdefault(self.prefixes.expand(rel_type), set()).add(target)
         return desc
+
+    def view(self, props: dict[str, Any], links: list[tuple[str, str]]) -> ResourceView:
+        """A read-only view of stored node properties and (type, target IRI) pairs.
+
+        :raises KeyError: a compact name uses a prefix that is not in the table.
+        """
+        exact: dict[str, list[list[str | None]]] = json.loads(props.get("_lits") or "{}")
+        ref_keys = set(props.get("_refs") or ())
+        values: dict[str, list[ValueView]] = {}
+        refs: dict[str, list[str]] = {}
+        for key, value in props.items():
+            if key in RESERVED_KEYS:
+                continue
+            predicate = self.prefixes.expand(key)
+            if key in exact:
+                for lexical, datatype, language in exact[key]:
+                    if datatype == "@id":
+                        refs.setdefault(predicate, []).append(str(lexical))
+                    else:
+                        values.setdefault(predicate, []).append(
+                            ValueView(lexical or "", datatype, language, lexical or "")
+                        )
+                continue
+            natives = value if isinstance(value, list) else [value]
+            if key in ref_keys:
+                refs[predicate] = [str(v) for v in natives]
+                continue
+            declared = self.ontology.datatype_of(predicate)
+            out = values.setdefault(predicate, [])
+            for native in natives:
+                lexical, datatype = _lexical(native, declared)
+                out.append(ValueView(lexical, datatype, None, native))
+        linked: dict[str, list[str]] = {}
+        for rel_type, target in links:
+            linked.setdefault(self.prefixes.expand(rel_type), []).append(target)
+        return ResourceView(
+            iri=str(props["iri"]),
+            types=sorted(props.get("_types") or ()),
+            values=values,
+            links={p: sorted(t) for p, t in linked.items()},
+            refs={p: sorted(r) for p, r in refs.items()},
+        )

@@ -11,6 +11,7 @@ from rdflib import XSD
 
 from graphtwin.errors import BadInput
 from graphtwin.semantics.description import Description
+from graphtwin.semantics.mapping import ResourceView
 from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.semantics.vocab import GT
 from graphtwin.twins.repository import ResourceRepository, quote
@@ -92,6 +93,10 @@ class TwinQueries:
 
     async def describe(self, iris: Sequence[str]) -> list[Description | None]:
         found = await self.repository.load(iris)
+        return [found.get(i) for i in iris]
+
+    async def views(self, iris: Sequence[str]) -> list[ResourceView | None]:
+        found = await self.repository.load_views(iris)
         return [found.get(i) for i in iris]
 
     async def inbound(self, iris: Sequence[str]) -> list[list[tuple[str, str]]]:

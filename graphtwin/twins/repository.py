@@ -12,7 +12,7 @@ from typing import Any
 
 from graphtwin.graph.port import GraphStore, Statement
 from graphtwin.semantics.description import Description
-from graphtwin.semantics.mapping import GraphMapping, LinkRecord, NodeRecord
+from graphtwin.semantics.mapping import GraphMapping, LinkRecord, NodeRecord, ResourceView
 from graphtwin.semantics.prefixes import PrefixTable
 from graphtwin.semantics.vocab import GT
 
@@ -27,6 +27,11 @@ MATCH (n:Resource {iri: i})
 OPTIONAL MATCH (n)-[r]->(m:Resource)
 RETURN n.iri AS iri, properties(n) AS props, collect({t: type(r), o: m.iri}) AS links
 """
+
+
+def _link_pairs(row: dict[str, Any]) -> list[tuple[str, str]]:
+    # OPTIONAL MATCH with no relationship yields one {t: null, o: null} entry.
+    return [(str(x["t"]), str(x["o"])) for x in row["links"] if x.get("t") and x.get("o")]
 
 
 def quote(name: str) -> str:
@@ -76,8 +81,15 @@ class ResourceRepository:
         return {row["iri"]: self.description_from_row(row) for row in rows}
 
     def description_from_row(self, row: dict[str, Any]) -> Description:
-        links = [(str(x["t"]), str(x["o"])) for x in row["links"] if x.get("t") and x.get("o")]
-        return self.mapping.from_node(row["props"], links)
+        return self.mapping.from_node(row["props"], _link_pairs(row))
+
+    async def load_views(self, iris: Iterable[str]) -> dict[str, ResourceView]:
+        """Like ``load``, as read-only views (what GraphQL reads use)."""
+        wanted = sorted(set(iris))
+        if not wanted:
+            return {}
+        rows = await self.store.read(_LOAD, {"iris": wanted})
+        return {row["iri"]: self.mapping.view(row["props"], _link_pairs(row)) for row in rows}
 
     async def existing(self, iris: Iterable[str]) -> set[str]:
         wanted = sorted(set(iris))

@@ -193,6 +193,24 @@ async def test_properties_carry_value_datatype_and_unit(demo_twin: Twin) -> None
     assert len(props) == 21
 
 
+async def test_property_map_gives_native_values_keyed_by_prefixed_name(demo_twin: Twin) -> None:
+    data = await demo_twin.query(
+        "query($iri: String!) { asset(iri: $iri) {"
+        ' all: propertyMap some: propertyMap(names: ["gt:ratedPower", "gt:machineState"]) } }',
+        {"iri": PRESS_1A},
+    )
+    everything = data["asset"]["all"]
+
+    assert data["asset"]["some"] == {"gt:ratedPower": 203.1, "gt:machineState": "producing"}
+    assert everything["gt:totalCount"] == 4415
+    assert everything["gt:manufacturer"] == "Krautmann Pressen"
+    assert everything["gt:yearOfConstruction"] == str(
+        demo_graph().value(URIRef(PRESS_1A), URIRef(f"{GT}yearOfConstruction"))
+    )
+    assert "rdfs:label" not in everything
+    assert len(everything) == 21
+
+
 async def test_property_by_name_and_properties_by_names(demo_twin: Twin) -> None:
     data = await demo_twin.query(
         "query($iri: String!) { asset(iri: $iri) {"

@@ -133,7 +133,7 @@ async def test_unexpected_error_in_a_query_is_masked_and_logged(
 async def test_unexpected_error_in_a_nested_loader_is_masked(
     twin: Twin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(TwinQueries, "describe", _explode)
+    monkeypatch.setattr(TwinQueries, "views", _explode)
 
     response = await twin.post(f'{{ asset(iri: "{LAB_LINE}") {{ iri }} }}')
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from rdflib import RDFS, Literal
+from rdflib import RDFS
+from strawberry.scalars import JSON
 
 from graphtwin.api.context import TwinInfo
-from graphtwin.semantics.description import Description
+from graphtwin.semantics.mapping import ResourceView, ValueView
 from graphtwin.semantics.vocab import GT
 
 if TYPE_CHECKING:
     from graphtwin.api.ontology.types import OntologyClass
 
 MAX_WALK_DEPTH = 12
+_LABEL = str(RDFS.label)
+
+
+def _by_text(value: ValueView) -> tuple[str, str]:
+    return (value.lexical, value.language or "")
 
 
 @strawberry.type(description="A unit of measure (QUDT).")
@@ -67,15 +73,15 @@ def curie(info: TwinInfo, iri: str) -> str:
     return f"{prefix}:{local}" if local else iri
 
 
-def pick_text(values: set[Literal], language: str | None) -> str | None:
+def pick_text(values: list[ValueView], language: str | None) -> str | None:
     if not values:
         return None
-    ordered = sorted(values, key=lambda v: (v.language or "", str(v)))
+    ordered = sorted(values, key=lambda v: (v.language or "", v.lexical))
     for wanted in (language, None, "en"):
         for value in ordered:
             if value.language == wanted:
-                return str(value)
-    return str(ordered[0])
+                return value.lexical
+    return ordered[0].lexical
 
 
 async def load_asset(info: TwinInfo, iri: str) -> Asset | None:
@@ -90,7 +96,7 @@ async def load_assets(info: TwinInfo, iris: list[str]) -> list[Asset]:
 
 @strawberry.type(description="A twin: a site, area, line, station, machine, component or sensor.")
 class Asset:
-    desc: strawberry.Private[Description]
+    desc: strawberry.Private[ResourceView]
 
     @strawberry.field
     def iri(self) -> str:
@@ -98,12 +104,12 @@ class Asset:
 
     @strawberry.field(description="rdfs:label in the given language (else plain, else English).")
     def label(self, language: str | None = None) -> str | None:
-        return pick_text(self.desc.literals.get(str(RDFS.label), set()), language)
+        return pick_text(self.desc.values.get(_LABEL, []), language)
 
     @strawberry.field(description="Every rdfs:label with its language.")
     def labels(self) -> list[Text]:
-        values = self.desc.literals.get(str(RDFS.label), set())
-        return [Text(value=str(v), language=v.language) for v in sorted(values, key=str)]
+        values = self.desc.values.get(_LABEL, [])
+        return [Text(value=v.lexical, language=v.language) for v in sorted(values, key=_by_text)]
 
     @strawberry.field(description="Asserted classes.")
     def types(
@@ -126,19 +132,35 @@ class Asset:
         twins = info.context.services.twins
         wanted = {twins.queries.expand(n, what="property") for n in names} if names else None
         out: list[PropertyValue] = []
-        for predicate in sorted(self.desc.literals):
-            if predicate == str(RDFS.label) or (wanted is not None and predicate not in wanted):
+        for predicate in sorted(self.desc.values):
+            if predicate == _LABEL or (wanted is not None and predicate not in wanted):
                 continue
-            for lit in sorted(self.desc.literals[predicate], key=str):
-                out.append(self._value(info, predicate, lit))
+            for value in sorted(self.desc.values[predicate], key=_by_text):
+                out.append(self._value(info, predicate, value))
         return out
+
+    @strawberry.field(
+        description="Datatype property values as one JSON object keyed by prefixed name "
+        "(numbers and booleans as JSON values, a list where a property has several): "
+        "the cheap way to read many properties of many assets."
+    )
+    def property_map(self, info: TwinInfo, names: list[str] | None = None) -> JSON:
+        twins = info.context.services.twins
+        wanted = {twins.queries.expand(n, what="property") for n in names} if names else None
+        out: dict[str, object] = {}
+        for predicate, values in self.desc.values.items():
+            if predicate == _LABEL or (wanted is not None and predicate not in wanted):
+                continue
+            natives = [v.native for v in sorted(values, key=_by_text)]
+            out[curie(info, predicate)] = natives[0] if len(natives) == 1 else natives
+        return JSON(out)
 
     @strawberry.field(description="The value of one property (the first, if it has several).")
     def property(self, info: TwinInfo, name: str) -> PropertyValue | None:
         values = self.properties(info, [name])
         return values[0] if values else None
 
-    def _value(self, info: TwinInfo, predicate: str, lit: Literal) -> PropertyValue:
+    def _value(self, info: TwinInfo, predicate: str, value: ValueView) -> PropertyValue:
         ontology = info.context.services.ontology
         meta = ontology.properties.get(predicate)
         unit = ontology.unit_of(predicate)
@@ -146,9 +168,9 @@ class Asset:
             property=predicate,
             name=curie(info, predicate),
             label=meta.label if meta else None,
-            value=str(lit),
-            datatype=str(lit.datatype) if lit.datatype else None,
-            language=lit.language,
+            value=value.lexical,
+            datatype=value.datatype,
+            language=value.language,
             unit=Unit(iri=unit.iri, symbol=unit.symbol, label=unit.label) if unit else None,
         )
 
@@ -186,14 +208,14 @@ class Asset:
 
     @strawberry.field(description="The asset this one is part of (gt:partOf).")
     async def parent(self, info: TwinInfo) -> Asset | None:
-        parents = sorted(self.desc.links.get(str(GT.partOf), set()))
+        parents = self.desc.links.get(str(GT.partOf), [])
         return await load_asset(info, parents[0]) if parents else None
 
     @strawberry.field(description="Direct parts (inverse of gt:partOf).")
     async def parts(self, info: TwinInfo) -> list[Asset]:
         inbound = await info.context.loaders.inbound.load(self.desc.iri)
         iris = sorted({s for p, s in inbound if p == str(GT.partOf)})
-        iris += sorted(self.desc.links.get(str(GT.hasPart), set()))
+        iris += self.desc.links.get(str(GT.hasPart), [])
         return await load_assets(info, iris)
 
     @strawberry.field(description="All parts, transitively along gt:hasPart/gt:partOf.")
