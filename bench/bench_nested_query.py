@@ -41,7 +41,16 @@ NESTED = (
 )
 # The same machines as one flat page (the API's max page is 1,000).
 FLAT = '{ assets(type: "gt:Machine", first: 1000) { nodes { iri label ' + _PROPS + " } } }"
-QUERIES = {"nested parts (site>area>line>station>machine)": NESTED, "flat assets(gt:Machine)": FLAT}
+# The same nested walk with each machine's values as one JSON object (propertyMap).
+NESTED_MAP = (
+    "{ sites { iri label parts { iri label parts { iri label parts { iri label "
+    "parts { iri label propertyMap } } } } } }"
+)
+QUERIES = {
+    "nested parts (site>area>line>station>machine)": NESTED,
+    "nested parts, propertyMap per machine": NESTED_MAP,
+    "flat assets(gt:Machine)": FLAT,
+}
 
 
 def count_machines(data: Any) -> tuple[int, int]:
@@ -51,11 +60,11 @@ def count_machines(data: Any) -> tuple[int, int]:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            props = node.get("properties")
+            props = node.get("properties") or node.get("propertyMap")
             if props:
                 assets += 1
                 values += len(props)
-            stack.extend(v for k, v in node.items() if k != "properties")
+            stack.extend(v for k, v in node.items() if k not in ("properties", "propertyMap"))
         elif isinstance(node, list):
             stack.extend(node)
     return assets, values
@@ -177,13 +186,15 @@ def report(out: dict[str, Any]) -> None:
         ],
         rows,
     )
-    nested = next(iter(out["results"].values()))
-    verdict = "meets" if nested["median_ms"] <= TARGET_MS else "misses"
-    print(
-        f"\ntarget: nested query over {out['machines']:,} machines <= {TARGET_MS:.0f} ms: "
-        f"{nested['median_ms']:.0f} ms median ({verdict}); 'rest' = GraphQL execution, "
-        "resolvers, mapping and JSON in the server's Python"
-    )
+    for name, result in out["results"].items():
+        if not name.startswith("nested"):
+            continue
+        verdict = "meets" if result["median_ms"] <= TARGET_MS else "misses"
+        print(
+            f"target: {name} over {out['machines']:,} machines <= {TARGET_MS:.0f} ms: "
+            f"{result['median_ms']:.0f} ms median ({verdict})"
+        )
+    print("'rest' = GraphQL execution, resolvers, mapping and JSON in the server's Python")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ WalkKey = tuple[str, str, int]
 class Loaders:
     description: DataLoader[str, ResourceView | None]
     inbound: DataLoader[str, list[tuple[str, str]]]
+    children: DataLoader[str, list[ResourceView]]
     reachable: DataLoader[WalkKey, list[str]]
 
 
@@ -31,8 +32,20 @@ def build_loaders(queries: TwinQueries) -> Loaders:
     async def load_reachable(keys: Sequence[WalkKey]) -> list[list[str]]:
         return await queries.reachable(list(keys))
 
+    description = DataLoader(load_fn=load_descriptions)
+
+    async def load_children(iris: Sequence[str]) -> list[list[ResourceView]]:
+        found = await queries.children(list(iris))
+        # Children come with their whole stored state: later reads of them
+        # (a nested query's next level) need no second round trip.
+        for views in found:
+            for view in views:
+                description.prime(view.iri, view)
+        return found
+
     return Loaders(
-        description=DataLoader(load_fn=load_descriptions),
+        description=description,
         inbound=DataLoader(load_fn=load_inbound),
+        children=DataLoader(load_fn=load_children),
         reachable=DataLoader(load_fn=load_reachable),
     )

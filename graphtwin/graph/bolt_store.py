@@ -113,7 +113,12 @@ class BoltGraphStore:
         self._round_trips += 1
         async with _mapped_errors("read"), self._session(neo4j.READ_ACCESS) as session:
             result = await session.run(query, dict(params or {}))
-            return await result.data()
+            # Shallow: Record.data() walks every value to turn graph types into
+            # dicts, which costs more than the decoding itself on large reads;
+            # graphtwin's queries return maps and scalars.
+            return [
+                dict(zip(record.keys(), record.values(), strict=True)) async for record in result
+            ]
 
     async def write(self, statements: Sequence[Statement]) -> list[list[Record]]:
         """Run the statements in order in one transaction; commit all or nothing.

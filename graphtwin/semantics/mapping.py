@@ -161,6 +161,17 @@ class GraphMapping:
     def __init__(self, ontology: OntologyIndex, prefixes: PrefixTable) -> None:
         self.ontology = ontology
         self.prefixes = prefixes
+        # Stored key -> (predicate IRI, declared datatype): reads meet the same few
+        # dozen keys on every node. Prefixes never change meaning once stored.
+        self._keys: dict[str, tuple[str, str | None]] = {}
+
+    def _key(self, key: str) -> tuple[str, str | None]:
+        known = self._keys.get(key)
+        if known is None:
+            predicate = self.prefixes.expand(key)
+            known = (predicate, self.ontology.datatype_of(predicate))
+            self._keys[key] = known
+        return known
 
     def labels_for(self, types: set[str]) -> list[str]:
         labels = {RESOURCE_LABEL}
@@ -256,7 +267,7 @@ class GraphMapping:
         for key, value in props.items():
             if key in RESERVED_KEYS:
                 continue
-            predicate = self.prefixes.expand(key)
+            predicate, declared = self._key(key)
             if key in exact:
                 for lexical, datatype, language in exact[key]:
                     if datatype == "@id":
@@ -270,14 +281,13 @@ class GraphMapping:
             if key in ref_keys:
                 refs[predicate] = [str(v) for v in natives]
                 continue
-            declared = self.ontology.datatype_of(predicate)
             out = values.setdefault(predicate, [])
             for native in natives:
                 lexical, datatype = _lexical(native, declared)
                 out.append(ValueView(lexical, datatype, None, native))
         linked: dict[str, list[str]] = {}
         for rel_type, target in links:
-            linked.setdefault(self.prefixes.expand(rel_type), []).append(target)
+            linked.setdefault(self._key(rel_type)[0], []).append(target)
         return ResourceView(
             iri=str(props["iri"]),
             types=sorted(props.get("_types") or ()),

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 
 SEPARATOR = "__"
+# Bound on remembered compactions (data IRIs are compacted too, and are many).
+_MAX_COMPACTED = 50_000
 # Local names that can be used as labels/keys as they are; anything else makes the
 # whole IRI the namespace (with an empty local name) so compaction stays reversible.
 _SAFE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
@@ -36,6 +38,8 @@ class PrefixTable:
         self._prefix_by_ns: dict[str, str] = {}
         # Prefixes in use that the stored graph does not hold yet.
         self._pending: dict[str, str] = {}
+        # IRI -> compact name; reads and writes compact the same few hundred terms.
+        self._compacted: dict[str, str] = {}
         for prefix, namespace in prefixes.items():
             self.add(prefix, namespace)
 
@@ -50,6 +54,7 @@ class PrefixTable:
         self._ns_by_prefix[prefix] = namespace
         self._prefix_by_ns[namespace] = prefix
         self._pending.pop(prefix, None)
+        self._compacted.clear()
 
     def mark_all_pending(self, stored: set[str]) -> None:
         """Everything the table knows and the graph does not must be written."""
@@ -81,12 +86,18 @@ class PrefixTable:
 
     def compact(self, iri: str) -> str:
         """Compact name of ``iri``; an unseen namespace gets a generated, pending prefix."""
+        known = self._compacted.get(iri)
+        if known is not None:
+            return known
         namespace, local = split_iri(iri)
         prefix = self._prefix_by_ns.get(namespace)
         if prefix is None:
             prefix = self._generate(namespace)
             self._pending[prefix] = namespace
-        return f"{prefix}{SEPARATOR}{local}"
+        name = f"{prefix}{SEPARATOR}{local}"
+        if len(self._compacted) < _MAX_COMPACTED:
+            self._compacted[iri] = name
+        return name
 
     def expand(self, name: str) -> str:
         """Full IRI of a compact name.

@@ -99,6 +99,11 @@ class TwinQueries:
         found = await self.repository.load_views(iris)
         return [found.get(i) for i in iris]
 
+    async def children(self, iris: Sequence[str]) -> list[list[ResourceView]]:
+        """For each IRI, views of the resources that are directly ``partOf`` it."""
+        found = await self.repository.load_child_views(iris)
+        return [sorted(found.get(i, []), key=lambda v: v.iri) for i in iris]
+
     async def inbound(self, iris: Sequence[str]) -> list[list[tuple[str, str]]]:
         """For each IRI, (predicate IRI, source IRI) of the links pointing at it."""
         rows = await self.store.read(

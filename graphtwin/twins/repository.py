@@ -91,6 +91,25 @@ class ResourceRepository:
         rows = await self.store.read(_LOAD, {"iris": wanted})
         return {row["iri"]: self.mapping.view(row["props"], _link_pairs(row)) for row in rows}
 
+    async def load_child_views(self, iris: Iterable[str]) -> dict[str, list[ResourceView]]:
+        """Views of the resources that are ``partOf`` each IRI, in one round trip."""
+        wanted = sorted(set(iris))
+        if not wanted:
+            return {}
+        part_of = quote(self.prefixes.compact(str(GT.partOf)))
+        rows = await self.store.read(
+            f"UNWIND $iris AS i MATCH (:Resource {{iri: i}})<-[:{part_of}]-(n:Resource) "
+            "OPTIONAL MATCH (n)-[r]->(m:Resource) "
+            "RETURN i AS parent, n.iri AS iri, properties(n) AS props, "
+            "collect({t: type(r), o: m.iri}) AS links",
+            {"iris": wanted},
+        )
+        children: dict[str, list[ResourceView]] = {}
+        for row in rows:
+            view = self.mapping.view(row["props"], _link_pairs(row))
+            children.setdefault(str(row["parent"]), []).append(view)
+        return children
+
     async def existing(self, iris: Iterable[str]) -> set[str]:
         wanted = sorted(set(iris))
         if not wanted:

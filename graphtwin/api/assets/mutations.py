@@ -78,6 +78,7 @@ async def _run(
     ctx.loaders.description.clear_all()
     ctx.loaders.inbound.clear_all()
     ctx.loaders.reachable.clear_all()
+    ctx.loaders.children.clear_all()
     return WriteSummary(
         created=result.created,
         updated=result.updated,

@@ -213,10 +213,12 @@ class Asset:
 
     @strawberry.field(description="Direct parts (inverse of gt:partOf).")
     async def parts(self, info: TwinInfo) -> list[Asset]:
-        inbound = await info.context.loaders.inbound.load(self.desc.iri)
-        iris = sorted({s for p, s in inbound if p == str(GT.partOf)})
-        iris += self.desc.links.get(str(GT.hasPart), [])
-        return await load_assets(info, iris)
+        children = await info.context.loaders.children.load(self.desc.iri)
+        parts = [Asset(desc=view) for view in children]
+        # hasPart may be asserted the other way round by imported documents.
+        known = {view.iri for view in children}
+        extra = [i for i in self.desc.links.get(str(GT.hasPart), []) if i not in known]
+        return parts + await load_assets(info, extra)
 
     @strawberry.field(description="All parts, transitively along gt:hasPart/gt:partOf.")
     async def components(self, info: TwinInfo, depth: int = MAX_WALK_DEPTH) -> list[Asset]:
