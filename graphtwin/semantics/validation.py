@@ -156,6 +156,8 @@ class ShaclValidator:
     def validate(self, data: Graph, focus: Iterable[str] | None = None) -> ShapeReport:
         """Validate ``data``; with ``focus``, report only results about those nodes.
 
+        ``data`` is consumed: the ontology's triples are added to it.
+
         The ontology is mixed into the data graph (``rdfs:subClassOf`` for targets
         and ``sh:class``); no RDFS inference is run, so the check is predictable.
         The whole data graph is validated even with ``focus``: pySHACL's own
@@ -167,13 +169,17 @@ class ShaclValidator:
         wanted = {str(f) for f in focus} if focus is not None else None
         if wanted is not None and not wanted:
             return ShapeReport(conforms=True)
+        # The ontology goes into ``data`` itself and validation runs in place: the
+        # callers hand over throwaway graphs, and pySHACL would otherwise copy the
+        # whole data graph to mix the ontology in.
+        data += self.ontology
         _conforms, results, _text = validate(
             data,
             shacl_graph=self.shapes,
-            ont_graph=self.ontology,
             inference="none",
             advanced=True,
             allow_warnings=True,
+            inplace=True,
         )
         report = report_from_graph(results)
         if wanted is None:
