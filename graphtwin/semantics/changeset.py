@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Graph, URIRef
@@ -43,7 +42,3 @@ def skolemize(graph: Graph) -> list[Triple]:
         return node
 
     return [(term(s), p, term(o)) for s, p, o in graph]
-
-
-def from_triples(add: Iterable[Triple]) -> ChangeSet:
-    return ChangeSet(add=list(add))

@@ -202,10 +202,3 @@ class OntologyIndex:
                     symbol=_text(g, node, QUDT.symbol),
                     label=_text(g, node, RDFS.label),
                 )
-
-    def vocabulary_namespaces(self) -> set[str]:
-        """Namespaces the ontologies define terms in (used to tell vocabulary from data)."""
-        from graphtwin.semantics.prefixes import split_iri
-
-        terms = list(self.classes) + list(self.properties) + list(self.units)
-        return {split_iri(t)[0] for t in terms}

@@ -81,9 +81,6 @@ class PrefixTable:
     def as_dict(self) -> dict[str, str]:
         return dict(self._ns_by_prefix)
 
-    def prefix_for(self, namespace: str) -> str | None:
-        return self._prefix_by_ns.get(namespace)
-
     def compact(self, iri: str) -> str:
         """Compact name of ``iri``; an unseen namespace gets a generated, pending prefix."""
         known = self._compacted.get(iri)
@@ -106,10 +103,6 @@ class PrefixTable:
         """
         prefix, _, local = name.partition(SEPARATOR)
         return self._ns_by_prefix[prefix] + local
-
-    def is_compact(self, name: str) -> bool:
-        prefix, sep, _ = name.partition(SEPARATOR)
-        return bool(sep) and prefix in self._ns_by_prefix
 
     def _generate(self, namespace: str) -> str:
         index = len(self._ns_by_prefix)

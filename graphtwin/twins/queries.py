@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rdflib import XSD
@@ -37,7 +37,6 @@ class AssetPage:
     iris: list[str]
     has_next: bool
     end_cursor: str | None
-    filters: dict[str, Any] = field(default_factory=dict)
 
 
 def encode_cursor(iri: str) -> str:

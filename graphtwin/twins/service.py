@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
@@ -256,6 +256,3 @@ class TwinService:
         prop = self.ontology.properties.get(iri)
         if prop is not None and prop.kind != "object":
             raise BadInput(f"<{iri}> is a {prop.kind} property, not a link", path=("predicate",))
-
-    def known_iris(self, iris: Iterable[str]) -> list[str]:
-        return [i for i in iris if self.policy.is_data(i)]
