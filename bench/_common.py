@@ -276,10 +276,10 @@ class StoreTimer:
             self.seconds += time.perf_counter() - start
             self.calls += 1
 
-    async def write(self, statements: Any, *, before_commit: Any = None) -> Any:
+    async def write(self, statements: Any) -> Any:
         start = time.perf_counter()
         try:
-            return await self._store.write(statements, before_commit=before_commit)
+            return await self._store.write(statements)
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += 1

@@ -73,22 +73,11 @@ class StoreProbe:
         finally:
             self._watch.add("store.read", time.perf_counter() - start)
 
-    async def write(self, statements: Sequence[Any], *, before_commit: Any = None) -> Any:
+    async def write(self, statements: Sequence[Any]) -> Any:
         _emit("phase", name="engine transaction", state="start", statements=len(statements))
         start = time.perf_counter()
-
-        async def timed_verdict() -> None:
-            # The statements are sent; now the transaction waits for SHACL.
-            self._watch.add("store.statements", time.perf_counter() - start)
-            waiting = time.perf_counter()
-            try:
-                if before_commit is not None:
-                    await before_commit()
-            finally:
-                self._watch.add("store.verdict_wait", time.perf_counter() - waiting)
-
         try:
-            return await self._store.write(statements, before_commit=timed_verdict)
+            return await self._store.write(statements)
         finally:
             self._watch.add("store.write", time.perf_counter() - start)
 
@@ -103,11 +92,11 @@ class RepositoryProbe:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._repository, name)
 
-    async def write(self, plan: Any, *, before_commit: Any = None) -> None:
+    async def write(self, plan: Any) -> None:
         _emit("phase", name="graph write", state="start", resources=len(plan.after))
         start = time.perf_counter()
         try:
-            await self._repository.write(plan, before_commit=before_commit)
+            await self._repository.write(plan)
         finally:
             self._watch.add("repository.write", time.perf_counter() - start)
 
@@ -381,22 +370,16 @@ def report(results: list[dict[str, Any]], seconds_cap: float) -> None:
         total = p["parse"] + p["import_graph"]
         write = p.get("repository.write", 0.0)
         store_write = p.get("store.write", 0.0)
-        statements = p.get("store.statements", 0.0)
-        verdict_wait = p.get("store.verdict_wait", 0.0)
         validate = p.get("validate", 0.0)
-        # SHACL runs while the graph receives the statements (the commit waits for
-        # the verdict), so validation and the write overlap in "validate + write".
-        planning = p["import_graph"] - write
+        planning = p["import_graph"] - validate - write
         phase_rows = [
             ["parse (rdflib Turtle + ill-typed scan)", p["parse"]],
             ["pre-checks + planning + SHACL context", planning],
             ["  of which graph reads (store.read)", p.get("store.read", 0.0)],
-            ["validate + write, overlapped (wall)", write],
-            [f"  SHACL validation (pySHACL, {r.get('shacl_workers', 1)} worker(s))", validate],
+            [f"SHACL validation (pySHACL, {r.get('shacl_workers', 1)} worker(s))", validate],
+            ["graph write", write],
             ["  Cypher rows (mapping)", write - store_write],
-            ["  engine statements (store.write)", statements],
-            ["  waiting for the SHACL verdict", verdict_wait],
-            ["  commit", store_write - statements - verdict_wait],
+            ["  engine transaction (store.write)", store_write],
             ["total (parse + import)", total],
         ]
         b = r.get("baseline")

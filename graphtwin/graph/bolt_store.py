@@ -20,7 +20,7 @@ from neo4j.exceptions import (
 )
 
 from graphtwin.errors import Conflict, SourceUnavailable
-from graphtwin.graph.port import BeforeCommit, Params, Record, Statement
+from graphtwin.graph.port import Params, Record, Statement
 
 logger = logging.getLogger(__name__)
 
@@ -120,24 +120,18 @@ class BoltGraphStore:
                 dict(zip(record.keys(), record.values(), strict=True)) async for record in result
             ]
 
-    async def write(
-        self, statements: Sequence[Statement], *, before_commit: BeforeCommit | None = None
-    ) -> list[list[Record]]:
+    async def write(self, statements: Sequence[Statement]) -> list[list[Record]]:
         """Run the statements in order in one transaction; commit all or nothing.
 
         Returns each statement's records. Engines differ in when they check
         uniqueness (Neo4j at the statement, ArcadeDB at commit); either way the
-        transaction is rolled back and ``Conflict`` raised. ``before_commit`` is
-        awaited after the last statement; if it raises, the transaction is rolled
-        back and its exception propagates.
+        transaction is rolled back and ``Conflict`` raised.
 
         :raises Conflict: a statement violates a uniqueness constraint.
         :raises SourceUnavailable: the engine cannot be reached (nothing was written,
             unless the message says the outcome is unknown).
         """
         if not statements:
-            if before_commit is not None:
-                await before_commit()
             return []
         results: list[list[Record]] = []
         async with _mapped_errors("write"), self._session(neo4j.WRITE_ACCESS) as session:
@@ -148,8 +142,6 @@ class BoltGraphStore:
                     self._round_trips += 1
                     result = await tx.run(query, dict(params))
                     results.append(await result.data())
-                if before_commit is not None:
-                    await before_commit()
         return results
 
     async def ping(self) -> bool:

@@ -7,14 +7,12 @@ use a fake of it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 Params = Mapping[str, Any]
 Record = dict[str, Any]
 Statement = tuple[str, Params]
-# Awaited inside the write transaction after its statements; raising rolls it back.
-BeforeCommit = Callable[[], Awaitable[None]]
 
 
 class GraphStore(Protocol):
@@ -34,14 +32,8 @@ class GraphStore(Protocol):
         """Run one read query and return its records as dicts."""
         ...
 
-    async def write(
-        self, statements: Sequence[Statement], *, before_commit: BeforeCommit | None = None
-    ) -> list[list[Record]]:
-        """Run all statements in one transaction: all of them commit, or none.
-
-        ``before_commit`` runs after the statements, before the commit; if it
-        raises, nothing is committed and its exception propagates.
-        """
+    async def write(self, statements: Sequence[Statement]) -> list[list[Record]]:
+        """Run all statements in one transaction: all of them commit, or none."""
         ...
 
     async def ping(self) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphtwin.graph.port import BeforeCommit, GraphStore, Statement
+from graphtwin.graph.port import GraphStore, Statement
 from graphtwin.semantics.description import Description
 from graphtwin.semantics.mapping import GraphMapping, LinkRecord, NodeRecord, ResourceView
 from graphtwin.semantics.prefixes import PrefixTable
@@ -264,11 +264,10 @@ class ResourceRepository:
                 out.append((query, {"rows": list(batch)}))
         return out
 
-    async def write(self, plan: WritePlan, *, before_commit: BeforeCommit | None = None) -> None:
-        """Apply ``plan`` in one transaction (``before_commit`` may still veto it)."""
+    async def write(self, plan: WritePlan) -> None:
         pending = self.prefixes.pending()
         kept_inbound = await self.inbound_links(self.relabelled(plan))
         statements = self.statements(plan, kept_inbound)
-        await self.store.write(statements, before_commit=before_commit)
         if statements:
+            await self.store.write(statements)
             self.prefixes.persisted(self.prefixes.pending() | pending)

@@ -32,12 +32,6 @@ class WriteResult:
     triples_removed: int = 0
 
 
-def _observe(task: asyncio.Future[None]) -> None:
-    # A validation outcome nobody awaits (the write failed first) is not an error.
-    if not task.cancelled():
-        task.exception()
-
-
 class ChangeWriter:
     def __init__(
         self,
@@ -66,18 +60,8 @@ class ChangeWriter:
         self._check_terms(change.add)
         async with self._lock:
             plan = await self._plan(change)
-            # The graph writes its statements while SHACL validates; the commit
-            # waits for the verdict, and a violation rolls the transaction back.
-            validation = asyncio.ensure_future(self._validate(plan))
-            validation.add_done_callback(_observe)
-
-            async def verdict() -> None:
-                await validation
-
-            try:
-                await self.repository.write(plan, before_commit=verdict)
-            finally:
-                validation.cancel()
+            await self._validate(plan)
+            await self.repository.write(plan)
         return WriteResult(
             created=sorted(i for i in plan.after if i not in plan.before),
             updated=sorted(i for i in plan.after if i in plan.before),

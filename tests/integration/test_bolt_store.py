@@ -76,32 +76,6 @@ async def test_conflict_inside_one_transaction_writes_nothing(graph_store: BoltG
     assert await _iris(graph_store) == []
 
 
-async def test_a_veto_before_commit_rolls_the_sent_statements_back(
-    graph_store: BoltGraphStore,
-) -> None:
-    class Veto(Exception):
-        pass
-
-    async def veto() -> None:
-        raise Veto
-
-    with pytest.raises(Veto):
-        await graph_store.write(
-            [("CREATE (:Resource {iri: 'urn:vetoed'})", {})], before_commit=veto
-        )
-    assert await graph_store.read("MATCH (n:Resource) RETURN n.iri AS iri") == []
-
-    checked: list[bool] = []
-
-    async def approve() -> None:
-        checked.append(True)
-
-    await graph_store.write([("CREATE (:Resource {iri: 'urn:kept'})", {})], before_commit=approve)
-    await graph_store.write([], before_commit=approve)  # nothing to send: still asked
-    assert checked == [True, True]
-    assert await graph_store.read("MATCH (n:Resource) RETURN n.iri AS iri") == [{"iri": "urn:kept"}]
-
-
 async def test_round_trips_count_reads_and_each_written_statement(
     graph_store: BoltGraphStore,
 ) -> None:
