@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import strawberry
@@ -16,11 +17,14 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 from graphtwin.api.assets.mutations import AssetMutation
 from graphtwin.api.assets.queries import AssetQuery
 from graphtwin.api.ontology.queries import OntologyQuery
 from graphtwin.errors import TwinError
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -57,6 +61,20 @@ class ExpectedErrorCodes(SchemaExtension):
 QUERY_CACHE_SIZE = 256
 
 
+class TwinSchema(strawberry.Schema):
+    """Logs unexpected errors with their traceback; expected ones (a ``TwinError``,
+    a query the limits refuse) are the client's business and only logged at INFO."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [e for e in errors if _is_unexpected(e)]
+        for error in errors:
+            if error not in unexpected:
+                log.info("GraphQL request refused: %s", error.message)
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
     # The limit rules are built once: the validation cache is keyed by the rule
     # classes, and per-request limiter instances would mint new ones every time.
@@ -64,7 +82,7 @@ def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawb
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
-    return strawberry.Schema(
+    return TwinSchema(
         query=Query,
         mutation=Mutation,
         # Factories, not instances: an extension keeps per-operation state, so

@@ -130,6 +130,18 @@ async def test_unexpected_error_in_a_query_is_masked_and_logged(
     assert any(SECRET in record.getMessage() for record in caplog.records)
 
 
+async def test_expected_query_errors_are_not_logged_as_server_errors(
+    twin: Twin, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A client's bad cursor is the client's business, not an operator's alarm.
+    with caplog.at_level(logging.INFO):
+        response = await twin.post('{ assets(after: "!!!") { nodes { iri } } }')
+
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_INPUT"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("invalid cursor" in r.getMessage() for r in caplog.records)
+
+
 async def test_unexpected_error_in_a_nested_loader_is_masked(
     twin: Twin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
