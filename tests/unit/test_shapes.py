@@ -17,7 +17,8 @@ from pyshacl import validate
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.namespace import RDFS, SH, XSD
 
-from graphtwin.semantics.validation import ShaclValidator
+from graphtwin.semantics.ontology import OntologyIndex
+from graphtwin.semantics.validation import ShaclValidator, load_shapes
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "shapes"
@@ -29,18 +30,13 @@ _EXPECT = re.compile(r"^#\s*expect:\s*gts:(\S+)\s*$", re.MULTILINE)
 
 @cache
 def shapes_graph() -> Graph:
-    graph = Graph()
-    for path in sorted((ROOT / "shapes").glob("*.ttl")):
-        graph.parse(path, format="turtle")
-    return graph
+    return load_shapes(ROOT / "shapes")
 
 
 @cache
 def ontology_graph() -> Graph:
-    graph = Graph()
-    for path in sorted((ROOT / "ontologies").glob("*.ttl")):
-        graph.parse(path, format="turtle")
-    return graph
+    # The server's own loader: the tests see exactly what it validates against.
+    return OntologyIndex.load(ROOT / "ontologies").graph
 
 
 def run_shapes(data: Graph) -> tuple[bool, Graph]:
