@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from starlette.applications import Starlette
 
@@ -17,9 +18,19 @@ from graphtwin.api.app import AppState, create_app
 from graphtwin.api.context import Services
 from graphtwin.auth.principal import Authorizer
 from graphtwin.config import Settings
+from graphtwin.demo.bindings import all_demo_bindings
+from graphtwin.demo.field import DemoField, start_field
 from graphtwin.demo.plant import build_demo_plant
 from graphtwin.graph.engine import GraphEngine
 from graphtwin.graph.port import GraphStore
+from graphtwin.history.sqlite import SqliteHistory
+from graphtwin.live.adapter import AdapterFactory, SourceAdapter
+from graphtwin.live.cache import LiveCache
+from graphtwin.live.credentials import CredentialStore
+from graphtwin.live.ingest import Ingest
+from graphtwin.live.mqtt import MqttAdapter
+from graphtwin.live.opcua import OpcUaAdapter
+from graphtwin.live.runtime import LiveRuntime
 from graphtwin.semantics.mapping import GraphMapping
 from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.semantics.prefixes import PrefixTable
@@ -73,23 +84,89 @@ async def load_demo(twins: TwinService) -> bool:
     return True
 
 
+def adapter_factory(settings: Settings, credentials: CredentialStore) -> AdapterFactory:
+    """The concrete source adapters, by connection group."""
+
+    def make(group: tuple[str, str], ingest: Ingest) -> SourceAdapter:
+        kind, name = group
+        if kind == "opcua":
+            return OpcUaAdapter(name, ingest, credentials=credentials)
+        return MqttAdapter(
+            name,
+            ingest,
+            client_id=settings.mqtt_client_id,
+            share_group=settings.mqtt_share_group,
+            credentials=credentials,
+        )
+
+    return make
+
+
+def build_live(settings: Settings, services: Services) -> Services:
+    """Services with the live runtime and the history store (not started yet)."""
+    retention = (
+        timedelta(days=settings.history_retention_days) if settings.history_retention_days else None
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    history = SqliteHistory(settings.data_dir / "history.sqlite3", retention=retention)
+    credentials = CredentialStore.load(
+        settings.credentials_file or settings.data_dir / "credentials-sources.json"
+    )
+    live = LiveRuntime(
+        services.twins,
+        LiveCache(),
+        history,
+        adapter_factory(settings, credentials),
+        default_broker=settings.mqtt_url,
+        flush_interval=settings.flush_interval,
+    )
+    return replace(services, live=live, history=history)
+
+
+async def start_demo_field(settings: Settings, twins: TwinService) -> DemoField:
+    """Start the demo simulators and store the bindings that read them (once)."""
+    plant = build_demo_plant()
+    broker = settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    field = await start_field(plant, opcua_port=settings.demo_opcua_port, broker=broker)
+    bindings = all_demo_bindings(plant, opcua_endpoint=field.opcua.endpoint, broker=broker)
+    iris = sorted({str(s) for s in bindings.subjects()})
+    if not await twins.repository.existing(iris[:1]):
+        result = await twins.import_graph(bindings)
+        log.info("demo bindings imported: %d", len(result.created))
+    return field
+
+
 @asynccontextmanager
 async def running(
-    settings: Settings, *, demo: bool = False, supervise: bool = True
+    settings: Settings, *, demo: bool = False, supervise: bool = True, live: bool = False
 ) -> AsyncIterator[Runtime]:
-    """Start the graph engine and the services; stop them on exit."""
+    """Start the graph engine and the services (and, with ``live``, the adapters,
+    plus the demo field simulators with ``demo``); stop them on exit."""
     engine = GraphEngine.from_settings(settings, watch_interval=1.0 if supervise else None)
     await engine.start()
     services: Services | None = None
+    field: DemoField | None = None
     try:
         services = build_services(settings, engine.store)
         await services.twins.repository.load_prefixes()
         if demo:
             await load_demo(services.twins)
+        if live:
+            services = build_live(settings, services)
+            if demo:
+                field = await start_demo_field(settings, services.twins)
+            assert services.live is not None
+            await services.live.start()
         yield Runtime(settings=settings, engine=engine, services=services)
     finally:
         if services is not None:
+            if services.live is not None:
+                await services.live.stop()
+            if services.history is not None:
+                await services.history.close()
             services.twins.validator.close()
+        if field is not None:
+            await field.stop()
         await engine.stop()
 
 
@@ -99,7 +176,7 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with running(settings, demo=demo) as runtime:
+        async with running(settings, demo=demo, live=settings.live) as runtime:
             state.services = runtime.services
             state.ready = runtime.engine.ready
             try:

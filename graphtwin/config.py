@@ -46,6 +46,19 @@ class Settings:
     max_query_aliases: int = 50
     max_query_tokens: int = 4000
     log_level: str = "INFO"
+    # Live data: the default broker of bindings that name none, the client id that
+    # keeps graphtwin's persistent MQTT session, optional MQTT 5 shared
+    # subscription group, graph flush interval, history retention.
+    mqtt_url: str | None = "mqtt://127.0.0.1:1883"
+    mqtt_client_id: str = "graphtwin"
+    mqtt_share_group: str | None = None
+    flush_interval: float = 1.0
+    history_retention_days: float | None = 90.0
+    # Where binding credentials (gtb:credential) are looked up; default in data_dir.
+    credentials_file: Path | None = None
+    live: bool = True
+    # Port of the demo OPC UA server that serve --demo starts (0: any free port).
+    demo_opcua_port: int = 4840
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -75,6 +88,14 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "MAX_QUERY_ALIASES": ("max_query_aliases", int),
     "MAX_QUERY_TOKENS": ("max_query_tokens", int),
     "LOG_LEVEL": ("log_level", str),
+    "MQTT_URL": ("mqtt_url", str),
+    "MQTT_CLIENT_ID": ("mqtt_client_id", str),
+    "MQTT_SHARE_GROUP": ("mqtt_share_group", str),
+    "FLUSH_INTERVAL": ("flush_interval", float),
+    "HISTORY_RETENTION_DAYS": ("history_retention_days", float),
+    "CREDENTIALS_FILE": ("credentials_file", Path),
+    "LIVE": ("live", _bool),
+    "DEMO_OPCUA_PORT": ("demo_opcua_port", int),
 }
 
 

@@ -7,7 +7,8 @@ Tests that use these fixtures are marked ``integration`` automatically.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from graphtwin.bootstrap import build_services
 from graphtwin.config import Settings, load_settings
 from graphtwin.graph.bolt_store import BoltGraphStore
 from graphtwin.graph.engine import GraphEngine
+from tests.support.mosquitto import Mosquitto
 
 _GRAPH_FIXTURES = frozenset({"graph_engine", "graph_store", "services"})
 
@@ -53,3 +55,12 @@ async def services(graph_store: BoltGraphStore, test_settings: Settings) -> Serv
     built = build_services(test_settings, graph_store)
     await built.twins.repository.load_prefixes()
     return built
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real Mosquitto broker on a free loopback port, for one test."""
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    yield broker
+    broker.stop()

@@ -9,6 +9,8 @@ from strawberry.types import Info
 
 from graphtwin.api.loaders import Loaders
 from graphtwin.auth.principal import Authorizer, Principal
+from graphtwin.history.port import HistoryStore
+from graphtwin.live.runtime import LiveRuntime
 from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.twins.service import TwinService
 
@@ -20,6 +22,9 @@ class Services:
     twins: TwinService
     ontology: OntologyIndex
     authorizer: Authorizer
+    # Live data (None when the server runs without it, e.g. some CLI commands).
+    live: LiveRuntime | None = None
+    history: HistoryStore | None = None
 
 
 @dataclass

@@ -21,6 +21,9 @@ from strawberry.types import ExecutionContext
 
 from graphtwin.api.assets.mutations import AssetMutation
 from graphtwin.api.assets.queries import AssetQuery
+from graphtwin.api.live.mutations import LiveMutation
+from graphtwin.api.live.queries import LiveQuery
+from graphtwin.api.live.subscriptions import LiveSubscription
 from graphtwin.api.ontology.queries import OntologyQuery
 from graphtwin.errors import TwinError
 
@@ -28,12 +31,17 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(AssetQuery, OntologyQuery):
+class Query(AssetQuery, OntologyQuery, LiveQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutation):
+class Mutation(AssetMutation, LiveMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(LiveSubscription):
     pass
 
 
@@ -85,6 +93,7 @@ def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawb
     return TwinSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Factories, not instances: an extension keeps per-operation state, so
         # each request gets its own (strawberry deprecates shared instances).
         extensions=[

@@ -52,6 +52,10 @@ class Unit:
     iri: str
     symbol: str | None
     label: str | None
+    # QUDT: value_in_SI = (value + offset) * multiplier; None when the unit has none.
+    multiplier: float | None = None
+    offset: float = 0.0
+    quantity_kinds: tuple[str, ...] = ()
 
 
 def _text(graph: Graph, subject: Node, predicate: URIRef) -> str | None:
@@ -60,6 +64,16 @@ def _text(graph: Graph, subject: Node, predicate: URIRef) -> str | None:
         return None
     english = [v for v in values if v.language in (None, "en")]
     return str((english or values)[0])
+
+
+def _number(graph: Graph, subject: Node, predicate: URIRef) -> float | None:
+    for value in graph.objects(subject, predicate):
+        if isinstance(value, Literal):
+            try:
+                return float(value)
+            except ValueError:
+                continue
+    return None
 
 
 def _iris(nodes: Iterable[Node]) -> list[str]:
@@ -201,4 +215,7 @@ class OntologyIndex:
                     iri=str(node),
                     symbol=_text(g, node, QUDT.symbol),
                     label=_text(g, node, RDFS.label),
+                    multiplier=_number(g, node, QUDT.conversionMultiplier),
+                    offset=_number(g, node, QUDT.conversionOffset) or 0.0,
+                    quantity_kinds=tuple(sorted(_iris(g.objects(node, QUDT.hasQuantityKind)))),
                 )

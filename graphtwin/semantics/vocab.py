@@ -9,6 +9,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 GT: Final = Namespace("https://w3id.org/graphtwin/core#")
 GTS: Final = Namespace("https://w3id.org/graphtwin/shapes#")
+GTB: Final = Namespace("https://w3id.org/graphtwin/binding#")
 QUDT: Final = Namespace("http://qudt.org/schema/qudt/")
 UNIT: Final = Namespace("http://qudt.org/vocab/unit/")
 QK: Final = Namespace("http://qudt.org/vocab/quantitykind/")
@@ -22,6 +23,7 @@ DEMO: Final = "https://acme.example/"
 PREFIXES: Final[dict[str, str]] = {
     "gt": str(GT),
     "gts": str(GTS),
+    "gtb": str(GTB),
     "qudt": str(QUDT),
     "unit": str(UNIT),
     "quantitykind": str(QK),

@@ -6,6 +6,7 @@ IRIs travel as one list parameter and are ``UNWIND``-ed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,3 +272,69 @@ class ResourceRepository:
         if statements:
             await self.store.write(statements)
             self.prefixes.persisted(self.prefixes.pending() | pending)
+
+    # -- live values ------------------------------------------------------------
+    async def iris_with_class(self, class_iri: str) -> list[str]:
+        """IRIs of the stored resources of a class (or a subclass), in order."""
+        label = quote(self.prefixes.compact(class_iri))
+        rows = await self.store.read(f"MATCH (n:{label}) RETURN n.iri AS iri ORDER BY iri")
+        return [str(r["iri"]) for r in rows]
+
+    async def write_values(self, values: Sequence[tuple[str, str, Any]]) -> None:
+        """Set (asset IRI, property IRI, native value) in one transaction.
+
+        The live flush's write: one ``UNWIND`` per property, never a statement per
+        value, and no SHACL: live values are measurements already coerced to the
+        property's datatype, not edits of the twin. Assets that are gone are skipped.
+        """
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for iri, predicate, value in values:
+            by_key.setdefault(self.prefixes.compact(predicate), []).append({"iri": iri, "v": value})
+        statements: list[Statement] = self._prefix_statements(self.prefixes.pending())
+        for key, rows in sorted(by_key.items()):
+            for batch in chunks(rows):
+                statements.append(
+                    (
+                        "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) "
+                        f"SET n.{quote(key)} = r.v",
+                        {"rows": list(batch)},
+                    )
+                )
+        if statements:
+            pending = self.prefixes.pending()
+            await self.store.write(statements)
+            self.prefixes.persisted(pending)
+
+    async def drop_exact_forms(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Forget the exact literal forms (``_lits``) kept for (asset, property) pairs.
+
+        A live value replaces whatever literal was imported; a kept exact form would
+        otherwise shadow it on reads and exports.
+        """
+        keys: dict[str, set[str]] = {}
+        for iri, predicate in pairs:
+            keys.setdefault(iri, set()).add(self.prefixes.compact(predicate))
+        if not keys:
+            return
+        rows = await self.store.read(
+            "UNWIND $iris AS i MATCH (n:Resource {iri: i}) WHERE n._lits IS NOT NULL "
+            "RETURN n.iri AS iri, n._lits AS lits",
+            {"iris": sorted(keys)},
+        )
+        updates = []
+        for row in rows:
+            exact = json.loads(row["lits"])
+            if not keys[row["iri"]] & set(exact):
+                continue
+            for key in keys[row["iri"]]:
+                exact.pop(key, None)
+            updates.append({"iri": row["iri"], "lits": json.dumps(exact) if exact else None})
+        if updates:
+            await self.store.write(
+                [
+                    (
+                        "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) SET n._lits = r.lits",
+                        {"rows": updates},
+                    )
+                ]
+            )

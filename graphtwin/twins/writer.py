@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from rdflib import RDF, Literal, URIRef
@@ -21,6 +22,11 @@ from graphtwin.twins.policy import IriPolicy
 from graphtwin.twins.repository import ResourceRepository, WritePlan
 
 log = logging.getLogger(__name__)
+
+# A check on the planned result, run before SHACL; raises a TwinError to refuse it.
+PlanCheck = Callable[[WritePlan], None]
+# Told of every committed plan (for example to start the bindings it wrote).
+CommitListener = Callable[[WritePlan], Awaitable[None]]
 
 
 @dataclass
@@ -45,6 +51,8 @@ class ChangeWriter:
         self.ontology = ontology
         self.policy = policy
         self._lock = asyncio.Lock()
+        self.plan_checks: list[PlanCheck] = []
+        self.commit_listeners: list[CommitListener] = []
 
     async def apply(self, change: ChangeSet) -> WriteResult:
         """Check, validate and commit ``change`` atomically.
@@ -60,8 +68,15 @@ class ChangeWriter:
         self._check_terms(change.add)
         async with self._lock:
             plan = await self._plan(change)
+            for check in self.plan_checks:
+                check(plan)
             await self._validate(plan)
             await self.repository.write(plan)
+        for listener in self.commit_listeners:
+            try:
+                await listener(plan)
+            except Exception:  # the write is committed; a listener must not undo that
+                log.exception("commit listener failed")
         return WriteResult(
             created=sorted(i for i in plan.after if i not in plan.before),
             updated=sorted(i for i in plan.after if i in plan.before),

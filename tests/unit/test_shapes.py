@@ -40,6 +40,9 @@ def ontology_graph() -> Graph:
 
 
 def run_shapes(data: Graph) -> tuple[bool, Graph]:
+    # As the server does (ShaclValidator): the ontologies are part of the data graph,
+    # so vocabulary terms such as units keep their types (sh:class qudt:Unit).
+    data = data + ontology_graph()
     conforms, report, _text = validate(
         data,
         shacl_graph=shapes_graph(),

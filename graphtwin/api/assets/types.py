@@ -13,7 +13,10 @@ from graphtwin.semantics.mapping import ResourceView, ValueView
 from graphtwin.semantics.vocab import GT
 
 if TYPE_CHECKING:
+    from graphtwin.api.live.types import Binding, LiveValue
     from graphtwin.api.ontology.types import OntologyClass
+
+_LIVE = "graphtwin.api.live.types"
 
 MAX_WALK_DEPTH = 12
 _LABEL = str(RDFS.label)
@@ -45,6 +48,19 @@ class PropertyValue:
     datatype: str | None
     language: str | None
     unit: Unit | None
+    asset_iri: strawberry.Private[str] = ""
+
+    @strawberry.field(description="The live value when the property is bound to a source.")
+    def live(self, info: TwinInfo) -> Annotated[LiveValue, strawberry.lazy(_LIVE)] | None:
+        return _live_value(info, self.asset_iri, self.property)
+
+
+def _live_value(info: TwinInfo, asset: str, prop: str) -> LiveValue | None:
+    from graphtwin.api.live.types import live_value
+
+    live = info.context.services.live
+    sample = live.value((asset, prop)) if live is not None else None
+    return live_value(info, sample) if sample is not None else None
 
 
 @strawberry.type(description="A link to another asset.")
@@ -160,6 +176,37 @@ class Asset:
         values = self.properties(info, [name])
         return values[0] if values else None
 
+    @strawberry.field(
+        description="Current value of a bound property from the live cache "
+        "(value, unit, source and server time, quality); null when it is not bound."
+    )
+    def value(
+        self, info: TwinInfo, property: str
+    ) -> Annotated[LiveValue, strawberry.lazy(_LIVE)] | None:
+        prop = info.context.services.twins.queries.expand(property, what="property")
+        return _live_value(info, self.desc.iri, prop)
+
+    @strawberry.field(description="Current values of all bound properties of this asset.")
+    def values(self, info: TwinInfo) -> list[Annotated[LiveValue, strawberry.lazy(_LIVE)]]:
+        live = info.context.services.live
+        if live is None:
+            return []
+        found = [
+            _live_value(info, self.desc.iri, b.key[1]) for b in live.bindings_of(self.desc.iri)
+        ]
+        return [v for v in found if v is not None]
+
+    @strawberry.field(
+        description="Bindings feeding this asset's properties (where values come from)."
+    )
+    def bindings(self, info: TwinInfo) -> list[Annotated[Binding, strawberry.lazy(_LIVE)]]:
+        from graphtwin.api.live.types import binding_view
+
+        live = info.context.services.live
+        if live is None:
+            return []
+        return [binding_view(live, b) for b in live.bindings_of(self.desc.iri)]
+
     def _value(self, info: TwinInfo, predicate: str, value: ValueView) -> PropertyValue:
         ontology = info.context.services.ontology
         meta = ontology.properties.get(predicate)
@@ -172,6 +219,7 @@ class Asset:
             datatype=value.datatype,
             language=value.language,
             unit=Unit(iri=unit.iri, symbol=unit.symbol, label=unit.label) if unit else None,
+            asset_iri=self.desc.iri,
         )
 
     @strawberry.field(description="References to vocabulary terms or external IRIs.")

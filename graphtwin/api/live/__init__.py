@@ -1,0 +1,1 @@
+"""GraphQL: live values, history, bindings, subscriptions and writes."""

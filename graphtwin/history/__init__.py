@@ -1,0 +1,1 @@
+"""Value history behind a small port; SQLite (WAL) is the embedded default."""

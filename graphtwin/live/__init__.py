@@ -1,0 +1,1 @@
+"""Live data: bindings, the adapter runtime, the live cache and the graph flush."""

@@ -1,0 +1,1 @@
+"""Real peers the tests start for themselves: a Mosquitto broker on loopback."""
