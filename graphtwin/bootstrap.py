@@ -127,8 +127,13 @@ async def start_demo_field(settings: Settings, twins: TwinService) -> DemoField:
     """Start the demo simulators and store the bindings that read them (once)."""
     plant = build_demo_plant()
     broker = settings.mqtt_url or "mqtt://127.0.0.1:1883"
-    field = await start_field(plant, opcua_port=settings.demo_opcua_port, broker=broker)
-    bindings = all_demo_bindings(plant, opcua_endpoint=field.opcua.endpoint, broker=broker)
+    field = await start_field(
+        plant,
+        opcua_port=settings.demo_opcua_port,
+        broker=broker,
+        opcua_endpoint=settings.demo_opcua_endpoint,
+    )
+    bindings = all_demo_bindings(plant, opcua_endpoint=field.opcua_endpoint, broker=broker)
     iris = sorted({str(s) for s in bindings.subjects()})
     if not await twins.repository.existing(iris[:1]):
         result = await twins.import_graph(bindings)

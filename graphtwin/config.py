@@ -59,6 +59,9 @@ class Settings:
     live: bool = True
     # Port of the demo OPC UA server that serve --demo starts (0: any free port).
     demo_opcua_port: int = 4840
+    # When set, serve --demo binds to this OPC UA server (e.g. the compose service)
+    # instead of starting its own.
+    demo_opcua_endpoint: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,6 +99,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "CREDENTIALS_FILE": ("credentials_file", Path),
     "LIVE": ("live", _bool),
     "DEMO_OPCUA_PORT": ("demo_opcua_port", int),
+    "DEMO_OPCUA_ENDPOINT": ("demo_opcua_endpoint", str),
 }
 
 

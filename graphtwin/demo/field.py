@@ -41,7 +41,8 @@ def broker_reachable(url: str, timeout: float = 0.5) -> bool:
 
 @dataclass
 class DemoField:
-    opcua: DemoOpcUaServer
+    opcua: DemoOpcUaServer | None
+    opcua_endpoint: str
     publishers: list[DemoJsonPublisher] = field(default_factory=list)
     edge_nodes: list[DemoSparkplugEdgeNode] = field(default_factory=list)
     broker: str | None = None
@@ -55,17 +56,30 @@ class DemoField:
             await asyncio.to_thread(publisher.stop)
         for node in self.edge_nodes:
             await asyncio.to_thread(node.stop, True)
-        await self.opcua.stop()
+        if self.opcua is not None:
+            await self.opcua.stop()
 
 
 async def start_field(
-    plant: Graph, *, opcua_port: int, broker: str, interval: float = 1.0
+    plant: Graph,
+    *,
+    opcua_port: int,
+    broker: str,
+    opcua_endpoint: str | None = None,
+    interval: float = 1.0,
 ) -> DemoField:
-    """Start the simulators for ``plant``; MQTT only when ``broker`` answers."""
-    server = DemoOpcUaServer(opcua_machines(plant), port=opcua_port, tick=interval)
-    await server.start()
-    log.info("demo OPC UA server at %s", server.endpoint)
-    demo = DemoField(opcua=server)
+    """Start the simulators for ``plant``; MQTT only when ``broker`` answers.
+
+    With ``opcua_endpoint`` an OPC UA demo server already runs there (the compose
+    service) and none is started here.
+    """
+    if opcua_endpoint is not None:
+        demo = DemoField(opcua=None, opcua_endpoint=opcua_endpoint)
+    else:
+        server = DemoOpcUaServer(opcua_machines(plant), port=opcua_port, tick=interval)
+        await server.start()
+        log.info("demo OPC UA server at %s", server.endpoint)
+        demo = DemoField(opcua=server, opcua_endpoint=server.endpoint)
     if not broker_reachable(broker):
         log.warning(
             "no MQTT broker at %s: MQTT and Sparkplug demo values stay empty; %s",

@@ -48,8 +48,29 @@ def container_ports(service: dict[str, Any]) -> set[int]:
     return ports
 
 
-def test_the_stack_has_graphtwin_neo4j_and_mosquitto(services: dict[str, Any]) -> None:
-    assert set(services) == {"graphtwin", "neo4j", "mosquitto"}
+def test_the_stack_has_graphtwin_neo4j_mosquitto_and_the_demo_opcua_server(
+    services: dict[str, Any],
+) -> None:
+    assert set(services) == {"graphtwin", "neo4j", "mosquitto", "opcua-demo"}
+
+
+def test_graphtwin_reads_the_field_from_the_broker_and_the_opcua_service(
+    services: dict[str, Any],
+) -> None:
+    env = environment(services["graphtwin"])
+    assert env["GRAPHTWIN_MQTT_URL"] == "mqtt://mosquitto:1883"
+    assert env["GRAPHTWIN_DEMO_OPCUA_ENDPOINT"].startswith("opc.tcp://opcua-demo:4840/")
+    depends_on = services["graphtwin"]["depends_on"]
+    for service in ("mosquitto", "opcua-demo"):
+        assert depends_on[service]["condition"] == "service_healthy"
+
+
+def test_the_demo_opcua_server_runs_the_simulator_module(services: dict[str, Any]) -> None:
+    service = services["opcua-demo"]
+    assert service["entrypoint"][-2:] == ["-m", "graphtwin.demo.opcua_server"]
+    command = service["command"]
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--port") + 1] == "4840"
 
 
 def test_graphtwin_is_built_from_the_dockerfile(services: dict[str, Any]) -> None:
@@ -97,13 +118,13 @@ def test_mosquitto_is_version_2(services: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("service", "ports"),
-    [("graphtwin", {8000}), ("neo4j", {7474, 7687}), ("mosquitto", {1883})],
+    [("graphtwin", {8000}), ("neo4j", {7474, 7687}), ("mosquitto", {1883}), ("opcua-demo", {4840})],
 )
 def test_ports_are_published(services: dict[str, Any], service: str, ports: set[int]) -> None:
     assert container_ports(services[service]) >= ports
 
 
-@pytest.mark.parametrize("service", ["graphtwin", "neo4j", "mosquitto"])
+@pytest.mark.parametrize("service", ["graphtwin", "neo4j", "mosquitto", "opcua-demo"])
 def test_every_service_has_a_healthcheck(services: dict[str, Any], service: str) -> None:
     test = services[service]["healthcheck"]["test"]
     assert test and test != ["NONE"]

@@ -1,0 +1,1062 @@
+"""MQTT JSON ingest: a separate publisher process -> Mosquitto -> graphtwin's live
+cache and history, stepped over offered rates; and a bare paho subscriber.
+
+Setup (not measured in the steps): a Mosquitto of our own (temp dir, free port on
+127.0.0.1, ``max_inflight_messages 0``, ``max_queued_messages`` 10,000,000), the
+embedded engine in a temp dir as ``bootstrap.running`` builds it, a
+``generate_plant`` plant and one ``gtb:MqttBinding`` per bound property (8 per
+machine, 1,000 by default; JSON, ``valuePath "value"``, ``timestampPath "ts"``),
+imported with ``import_graph``; then ``build_live`` + ``live.start()``.
+
+Publisher: a spawned process speaking MQTT 3.1.1 over a raw socket (prebuilt
+PUBLISH packets, a reader thread counting PUBACKs, at most 60,000 in flight), so
+that offering 30,000 values/s costs it a fraction of a core of the two. It
+publishes **QoS 1**: a subscriber gets ``min(publish QoS, subscription QoS)``, so
+only a QoS 1 publish exercises graphtwin's QoS 1 path (PUBACK after the history
+commit, the broker's in-flight window as backpressure); with QoS 0 the broker
+would deliver at QoS 0 and graphtwin would never acknowledge anything. Each step
+publishes round-robin over all topics at a fixed offered rate for a fixed time;
+``"ts"`` is the publish time (microseconds apart, so no two values of a series
+share a source time and history drops nothing as a duplicate).
+
+Measured per step, from outside the product code:
+
+- **into cache**: values in the live cache (``live.ingest.accepted``) during the
+  publishing window / its length; **durable**: the same for samples committed to
+  history (``history.stats()`` written + duplicates);
+- **backlog** = published - in cache, sampled every 0.25 s: what is left when the
+  publisher stops, its slope over the second half of the window (growing or not),
+  and the time to drain it (cache and history) after the publisher's last PUBACK;
+- **latency publish -> queryable**: a stand-in assigned to ``cache.put_many`` takes
+  the wall time right after the put minus ``"ts"``; **publish -> durable**: a
+  stand-in for ``ingest.history`` wraps each message's ``on_durable`` (the PUBACK
+  callback, run after the commit);
+- CPU of this process (paho's thread, the history writer, the event loop), of
+  the broker and of the publisher, from /proc.
+
+A step is *sustained* when the cache took >= 95 % of the published rate and the
+backlog drained within 1 s (cache and history). The highest sustained step is the
+result.
+
+**Baseline**, same run, a fresh broker, the same publisher and steps: a bare paho v2
+subscriber (MQTT 5, the same Receive Maximum as graphtwin, QoS 1 subscriptions to
+the same topics, paho's automatic PUBACK) whose ``on_message`` only ``json.loads``
+the payload and counts (it also takes the latency from ``"ts"``). The ratio is
+graphtwin's highest sustained rate / the bare one's.
+
+    python bench/bench_mqtt_ingest.py            # 1,000 topics; 5k-30k values/s; ~3 min
+    python bench/bench_mqtt_ingest.py --quick    # 200 topics; 2k and 5k values/s; ~30 s
+    python bench/bench_mqtt_ingest.py --rates 5000,20000 --seconds 10
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    Deadline,
+    base_parser,
+    bench_settings,
+    cpu_seconds,
+    engine_name,
+    free_port,
+    machine_summary,
+    own_cpu_seconds,
+    percentile,
+    print_table,
+    temp_data_dir,
+    write_json,
+)
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+TARGET_RATE = 20_000
+TARGET_RATIO = 0.5
+SUSTAINED_SHARE = 0.95
+SUSTAINED_DRAIN_S = 1.0
+SAMPLE_EVERY = 0.25
+MAX_INFLIGHT = 60_000  # MQTT packet ids are 16 bits
+
+FULL = {
+    "machines": 125,
+    "rates": (5_000, 10_000, 20_000, 30_000),
+    "seconds": 8.0,
+    "drain": 8.0,
+    "max_seconds": 240.0,
+}
+QUICK = {
+    "machines": 25,
+    "rates": (2_000, 5_000),
+    "seconds": 3.0,
+    "drain": 3.0,
+    "max_seconds": 40.0,
+}
+
+# Bound properties of every machine and the JSON value each one is published with.
+PROPERTIES = {
+    "cycleTime": "float",
+    "temperature": "float",
+    "vibrationVelocity": "float",
+    "activePower": "float",
+    "energyConsumed": "float",
+    "totalCount": "int",
+    "goodCount": "int",
+    "machineState": "str",
+}
+
+
+# -- the broker --------------------------------------------------------------------
+
+
+class Broker:
+    """A Mosquitto of our own on a free 127.0.0.1 port, no persistence."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config = directory / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            "max_inflight_messages 0\n"
+            "max_queued_messages 10000000\n"
+            "max_queued_bytes 0\n"
+            "log_type error\n"
+            "log_type warning\n"
+            f"log_dest file {directory}/mosquitto.log\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = 10.0) -> None:
+        if not Path(MOSQUITTO).exists():
+            raise RuntimeError("mosquitto is not installed (Debian package 'mosquitto')")
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not listen on {self.port} within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> Broker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# -- the publisher (a spawned process) --------------------------------------------
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _string(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def payload(value: str, ts: str) -> bytes:
+    """The JSON every topic carries: ``{"value": <value>, "ts": "<ISO 8601>"}``."""
+    return b'{"value": ' + value.encode() + b', "ts": "' + ts.encode() + b'"}'
+
+
+def publish_packet(topic: bytes, packet_id: int, body: bytes) -> bytes:
+    """An MQTT 3.1.1 QoS 1 PUBLISH; ``topic`` already length-prefixed."""
+    rest = topic + packet_id.to_bytes(2, "big") + body
+    return b"\x32" + _varint(len(rest)) + rest
+
+
+def _value(kind: str, n: int) -> str:
+    if kind == "int":
+        return str(n)
+    if kind == "str":
+        return '"producing"' if n % 7 else '"idle"'
+    return f"{n % 1000}.25"
+
+
+class RawPublisher:
+    """A minimal MQTT 3.1.1 client: QoS 1 PUBLISH out, PUBACKs counted by a thread."""
+
+    def __init__(self, port: int, client_id: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        variable = _string("MQTT") + bytes([4, 0x02]) + (0).to_bytes(2, "big")  # keepalive off
+        rest = variable + _string(client_id)
+        self.sock.sendall(b"\x10" + _varint(len(rest)) + rest)
+        connack = self._read_exactly(4)
+        if connack[0] != 0x20 or connack[3] != 0:
+            raise RuntimeError(f"broker refused the publisher: {connack!r}")
+        self.sock.settimeout(None)
+        self.acked = 0
+        self._reader = threading.Thread(target=self._read_acks, daemon=True)
+        self._reader.start()
+
+    def _read_exactly(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise RuntimeError("broker closed the connection")
+            data += chunk
+        return data
+
+    def _read_acks(self) -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            i, size = 0, len(buf)
+            while size - i >= 2:
+                # Remaining length: one byte for a PUBACK; decode in general anyway.
+                length, shift, j = 0, 0, i + 1
+                while j < size:
+                    byte = buf[j]
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    j += 1
+                    if not byte & 0x80:
+                        break
+                else:
+                    break
+                if size - j < length:
+                    break
+                if buf[i] >> 4 == 4:
+                    self.acked += 1
+                i = j + length
+            buf = buf[i:]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.sendall(b"\xe0\x00")
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+def publish(
+    port: int,
+    topics: Sequence[str],
+    kinds: Sequence[str],
+    rate: float,
+    seconds: float,
+    sent_counter: Any,
+    *,
+    total: int | None = None,
+) -> dict[str, Any]:
+    """Publish round-robin over ``topics`` at ``rate`` for ``seconds`` (or ``total``
+    messages, one per topic and round). Returns what was sent, when, and acked."""
+    topic_bytes = [_string(t) for t in topics]
+    n_topics = len(topics)
+    wanted = total if total is not None else int(rate * seconds)
+    client = RawPublisher(port, f"bench-publisher-{os.getpid()}-{time.monotonic_ns()}")
+    cpu0 = own_cpu_seconds()
+    sent = stalled = 0
+    start = time.perf_counter()
+    stop_at = start + (seconds if total is None else 60.0)
+    try:
+        while sent < wanted:
+            now = time.perf_counter()
+            if now >= stop_at:
+                break
+            due = min(wanted, int(rate * (now - start)) + 1)
+            if due <= sent:
+                time.sleep(min(0.002, max(0.0, (sent + 1) / rate - (now - start))))
+                continue
+            room = MAX_INFLIGHT - (sent - client.acked)
+            if room <= 0:
+                stalled += 1
+                time.sleep(0.001)
+                continue
+            n = min(due - sent, room, 2_000)
+            base = time.time()
+            chunk = []
+            for j in range(n):
+                seq = sent + j
+                index = seq % n_topics
+                ts = datetime.fromtimestamp(base + j * 1e-6, UTC).isoformat()
+                body = payload(_value(kinds[index], seq // n_topics), ts)
+                chunk.append(publish_packet(topic_bytes[index], seq % 65535 + 1, body))
+            client.sock.sendall(b"".join(chunk))
+            sent += n
+            sent_counter.value = sent
+        elapsed = time.perf_counter() - start
+        ack_deadline = time.monotonic() + 30
+        while client.acked < sent and time.monotonic() < ack_deadline:
+            time.sleep(0.005)
+        acked_after = time.perf_counter() - start
+    finally:
+        client.close()
+    return {
+        "sent": sent,
+        "seconds": elapsed,
+        "acked": client.acked,
+        "acked_after": acked_after,
+        "stalls": stalled,
+        "cpu": own_cpu_seconds() - cpu0,
+    }
+
+
+def publisher_main(
+    conn: Any, topics: list[str], kinds: list[str], sent_counter: Any
+) -> None:  # pragma: no cover - runs in the spawned process
+    """Serve ``("run", port, rate, seconds)`` / ``("each", port)`` until ``None``."""
+    while True:
+        command = conn.recv()
+        if command is None:
+            return
+        try:
+            if command[0] == "each":
+                result = publish(
+                    command[1], topics, kinds, 5_000.0, 0.0, sent_counter, total=len(topics)
+                )
+            else:
+                _, port, rate, seconds = command
+                result = publish(port, topics, kinds, rate, seconds, sent_counter)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        conn.send(result)
+
+
+class Publisher:
+    """The publisher process, driven step by step from the parent."""
+
+    def __init__(self, topics: list[str], kinds: list[str]) -> None:
+        ctx = mp.get_context("spawn")
+        self.sent = ctx.Value("q", 0, lock=False)
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=publisher_main, args=(child, topics, kinds, self.sent), daemon=True
+        )
+        self.process.start()
+        child.close()
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    def begin(self, command: tuple[Any, ...]) -> None:
+        self.sent.value = 0
+        self._conn.send(command)
+
+    def result(self) -> dict[str, Any] | None:
+        """The step's result once the publisher is done, else None."""
+        if not self._conn.poll():
+            return None
+        out: dict[str, Any] = self._conn.recv()
+        if "error" in out:
+            raise RuntimeError(f"publisher failed: {out['error']}")
+        return out
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self._conn.send(None)
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+
+
+# -- probes (stand-ins from outside the product code) ------------------------------
+
+
+class CacheProbe:
+    """Assigned over ``cache.put_many``: publish -> queryable latency of every sample."""
+
+    def __init__(self, cache: Any) -> None:
+        from graphtwin.values import Quality
+
+        self.latencies: list[float] = []
+        original = cache.put_many
+        good = Quality.GOOD
+
+        def put_many(samples: Sequence[Any]) -> None:
+            original(samples)
+            now = time.time()
+            out = self.latencies
+            for sample in samples:
+                if sample.quality is good:
+                    out.append(now - sample.source_time.timestamp())
+
+        cache.put_many = put_many
+
+
+class HistoryProbe:
+    """Stands in for ``ingest.history``: publish -> durable (the PUBACK callback)."""
+
+    def __init__(self, history: Any) -> None:
+        self._history = history
+        self.latencies: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._history, name)
+
+    def append(self, samples: Sequence[Any], on_durable: Callable[[], None] | None = None) -> None:
+        if not samples:
+            self._history.append(samples, on_durable)
+            return
+        source = samples[0].source_time.timestamp()
+        out = self.latencies
+
+        def durable() -> None:
+            out.append(time.time() - source)
+            if on_durable is not None:
+                on_durable()
+
+        self._history.append(samples, durable)
+
+
+# -- the bare subscriber ---------------------------------------------------------------
+
+
+class BareSubscriber:
+    """paho v2, MQTT 5, QoS 1, automatic PUBACK; ``on_message`` only parses the JSON."""
+
+    def __init__(self, port: int, topics: Sequence[str]) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+
+        from graphtwin.live.mqtt import RECEIVE_MAXIMUM
+
+        self.received = 0
+        self.latencies: list[float] = []
+        self.subscribed = threading.Event()
+        self._topics = list(topics)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"bench-bare-{os.getpid()}",
+            protocol=mqtt.MQTTv5,
+        )
+        self.client = client
+
+        def on_connect(c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            if not reason.is_failure:
+                c.subscribe([(t, SubscribeOptions(qos=1)) for t in self._topics])
+
+        def on_subscribe(*_args: Any) -> None:
+            self.subscribed.set()
+
+        client.on_connect = on_connect
+        client.on_subscribe = on_subscribe
+        client.on_message = self._on_message
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        client.connect("127.0.0.1", port, keepalive=15, clean_start=True, properties=props)
+        client.loop_start()
+        if not self.subscribed.wait(15):
+            raise RuntimeError("the bare subscriber did not get its SUBACK")
+
+    def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
+        document = json.loads(msg.payload)
+        self.received += 1
+        self.latencies.append(time.time() - datetime.fromisoformat(document["ts"]).timestamp())
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+# -- one step ----------------------------------------------------------------------------
+
+
+@dataclass
+class Subject:
+    """What a step measures: counters, latency lists, and whose CPU to read."""
+
+    name: str
+    cached: Callable[[], int]  # values taken (graphtwin: into the live cache)
+    durable: Callable[[], int] | None  # values committed to history (graphtwin only)
+    latency: Callable[[], list[float]]  # publish -> queryable (swapped per step)
+    reset_latency: Callable[[], None]
+    durable_latency: Callable[[], list[float]] | None = None
+    pids: dict[str, int] = field(default_factory=dict)
+
+
+def _slope(points: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (t, y)."""
+    if len(points) < 2:
+        return float("nan")
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    my = sum(y for _, y in points) / n
+    den = sum((t - mt) ** 2 for t, _ in points)
+    if den == 0:
+        return float("nan")
+    return sum((t - mt) * (y - my) for t, y in points) / den
+
+
+async def run_step(
+    subject: Subject,
+    publisher: Publisher,
+    port: int,
+    rate: int,
+    seconds: float,
+    drain: float,
+) -> dict[str, Any]:
+    """Publish at ``rate`` for ``seconds``; sample the backlog; wait up to ``drain``."""
+    cached0 = subject.cached()
+    durable0 = subject.durable() if subject.durable else 0
+    subject.reset_latency()
+    cpu0 = {name: cpu_seconds(pid) for name, pid in subject.pids.items()}
+    own0 = own_cpu_seconds()
+    samples: list[tuple[float, int, int, int]] = []  # t, sent, cached, durable
+    start = time.perf_counter()
+    publisher.begin(("run", port, rate, seconds))
+    result = None
+    while result is None:
+        await asyncio.sleep(SAMPLE_EVERY)
+        t = time.perf_counter() - start
+        durable = (subject.durable() - durable0) if subject.durable else 0
+        samples.append((t, publisher.sent.value, subject.cached() - cached0, durable))
+        result = publisher.result()
+    done_at = time.perf_counter() - start  # the publisher's last PUBACK (roughly)
+    sent = result["sent"]
+    window = result["seconds"]
+    # What had arrived when publishing stopped (interpolated between samples).
+    at_stop = _at(samples, window)
+    cache_drained = durable_drained = None
+    drain_end = time.perf_counter() + drain
+    while True:
+        t = time.perf_counter() - start
+        cached = subject.cached() - cached0
+        durable = (subject.durable() - durable0) if subject.durable else sent
+        if cache_drained is None and cached >= sent:
+            cache_drained = max(0.0, t - done_at)
+        if durable_drained is None and durable >= sent:
+            durable_drained = max(0.0, t - done_at)
+        if (cache_drained is not None and durable_drained is not None) or (
+            time.perf_counter() > drain_end
+        ):
+            break
+        await asyncio.sleep(0.02)
+    wall = time.perf_counter() - start
+    second_half = [(t, s - c) for t, s, c, _ in samples if window / 2 <= t <= window]
+    latencies = subject.latency()
+    durable_latencies = subject.durable_latency() if subject.durable_latency else []
+    cpu = {name: (cpu_seconds(pid) - cpu0[name]) / wall for name, pid in subject.pids.items()}
+    cpu["bench process"] = (own_cpu_seconds() - own0) / wall
+    out = {
+        "offered": rate,
+        "sent": sent,
+        "published_per_s": sent / window if window else float("nan"),
+        "window_s": window,
+        "publisher_stalls": result["stalls"],
+        "acked": result["acked"],
+        "publisher_cpu_s": result["cpu"],
+        "cache_per_s": at_stop[1] / window if window else float("nan"),
+        "durable_per_s": (at_stop[2] / window) if subject.durable and window else None,
+        "backlog_at_stop": sent - at_stop[1],
+        "backlog_slope_per_s": _slope(second_half),
+        "cache_drain_s": cache_drained,
+        "durable_drain_s": durable_drained if subject.durable else None,
+        "cached_total": subject.cached() - cached0,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "max_ms": max(latencies) * 1000 if latencies else float("nan"),
+        "durable_p50_ms": percentile(durable_latencies, 50) * 1000 if subject.durable else None,
+        "durable_p99_ms": percentile(durable_latencies, 99) * 1000 if subject.durable else None,
+        "cpu": cpu,
+        "series": samples,
+    }
+    out["sustained"] = sustained(out)
+    return out
+
+
+def _at(samples: Sequence[tuple[float, int, int, int]], t: float) -> tuple[float, int, int]:
+    """(t, cached, durable) at time ``t``, linearly between the two samples around it."""
+    if not samples:
+        return (t, 0, 0)
+    before = samples[0]
+    for sample in samples:
+        if sample[0] >= t:
+            span = sample[0] - before[0]
+            f = (t - before[0]) / span if span > 0 else 1.0
+            return (
+                t,
+                round(before[2] + f * (sample[2] - before[2])),
+                round(before[3] + f * (sample[3] - before[3])),
+            )
+        before = sample
+    return (t, samples[-1][2], samples[-1][3])
+
+
+def sustained(step: dict[str, Any]) -> bool:
+    """Took >= 95 % of what was published, and the backlog drained within 1 s."""
+    published = step["published_per_s"]
+    if not published or published != published:
+        return False
+    if step["cache_per_s"] < SUSTAINED_SHARE * published:
+        return False
+    if step["cache_drain_s"] is None or step["cache_drain_s"] > SUSTAINED_DRAIN_S:
+        return False
+    if step.get("durable_per_s") is not None:
+        if step["durable_per_s"] < SUSTAINED_SHARE * published:
+            return False
+        if step["durable_drain_s"] is None or step["durable_drain_s"] > SUSTAINED_DRAIN_S:
+            return False
+    return True
+
+
+def highest_sustained(steps: Sequence[dict[str, Any]]) -> int | None:
+    """The highest offered rate sustained, counting only up to the first failure."""
+    best = None
+    for step in steps:
+        if not step.get("sustained"):
+            break
+        best = step["offered"]
+    return best
+
+
+async def run_steps(
+    subject: Subject,
+    publisher: Publisher,
+    port: int,
+    cfg: dict[str, Any],
+    deadline: Deadline,
+    share: float,
+) -> list[dict[str, Any]]:
+    """The rate steps, stopping when the time share runs out or a backlog stays."""
+    steps: list[dict[str, Any]] = []
+    budget = Deadline(deadline.left() * share)
+    for rate in cfg["rates"]:
+        need = cfg["seconds"] + 1.0
+        if budget.left() < need:
+            steps.append({"offered": rate, "skipped": "time cap"})
+            continue
+        if steps and steps[-1].get("cache_drain_s") is None and "skipped" not in steps[-1]:
+            steps.append({"offered": rate, "skipped": "previous backlog did not drain"})
+            continue
+        drain = min(cfg["drain"], max(1.0, budget.left() - cfg["seconds"]))
+        step = await run_step(subject, publisher, port, rate, cfg["seconds"], drain)
+        steps.append(step)
+        print(
+            f"  {subject.name} {rate:,}/s: published {step['published_per_s']:,.0f}/s, "
+            f"cache {step['cache_per_s']:,.0f}/s, backlog at stop {step['backlog_at_stop']:,}, "
+            f"p99 {step['p99_ms']:.0f} ms, sustained {step['sustained']}",
+            flush=True,
+        )
+    return steps
+
+
+async def warm_up(
+    publisher: Publisher, port: int, taken: Callable[[], int], topics: int, timeout: float
+) -> float:
+    """Every topic once (subscriptions live, history series created); seconds taken."""
+    before = taken()
+    start = time.perf_counter()
+    publisher.begin(("each", port))
+    while publisher.result() is None:
+        await asyncio.sleep(0.05)
+    while taken() - before < topics:
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(
+                f"warm-up: {taken() - before} of {topics} values arrived in {timeout:.0f}s"
+            )
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - start
+
+
+# -- graphtwin ---------------------------------------------------------------------------
+
+
+@dataclass
+class Plant:
+    graph: Any
+    machines: list[Any]  # DemoMachine, sorted by key
+    topics: list[str]
+    kinds: list[str]
+
+
+def make_plant(machines: int) -> Plant:
+    from graphtwin.demo.opcua_server import demo_machines
+    from graphtwin.demo.plant import generate_plant
+
+    graph = generate_plant(machines)
+    listed = demo_machines(graph)
+    topics, kinds = [], []
+    for machine in listed:
+        for prop, kind in PROPERTIES.items():
+            topics.append(f"bench/{machine.key}/{prop}")
+            kinds.append(kind)
+    return Plant(graph, listed, topics, kinds)
+
+
+def mqtt_bindings(plant: Plant, broker: str) -> Any:
+    """One gtb:MqttBinding per (machine, property): JSON with "value" and "ts"."""
+    from rdflib import RDF, XSD, Graph, Literal, URIRef
+
+    from graphtwin.semantics.vocab import GT, GTB
+
+    graph = Graph()
+    index = 0
+    for machine in plant.machines:
+        for prop in PROPERTIES:
+            node = URIRef(f"{machine.iri}/bindings/bench-{prop}")
+            graph.add((node, RDF.type, GTB.MqttBinding))
+            graph.add((node, GTB.asset, URIRef(machine.iri)))
+            graph.add((node, GTB.property, GT[prop]))
+            graph.add((node, GTB.broker, Literal(broker, datatype=XSD.anyURI)))
+            graph.add((node, GTB.topic, Literal(plant.topics[index])))
+            graph.add((node, GTB.payloadFormat, Literal("json")))
+            graph.add((node, GTB.valuePath, Literal("value")))
+            graph.add((node, GTB.timestampPath, Literal("ts")))
+            index += 1
+    return graph
+
+
+def _history_done(history: Any) -> int:
+    stats = history.stats()
+    return int(stats["written"] + stats["duplicates"] + stats["rejected"])
+
+
+async def graphtwin_phase(
+    plant: Plant, broker: Broker, publisher: Publisher, cfg: dict[str, Any], deadline: Deadline
+) -> dict[str, Any]:
+    from graphtwin.bootstrap import build_live, running
+
+    out: dict[str, Any] = {}
+    with temp_data_dir("graphtwin-bench-mqtt-") as data_dir:
+        settings = bench_settings(
+            data_dir / "data",
+            mqtt_url=broker.url,
+            mqtt_client_id=f"graphtwin-bench-{os.getpid()}",
+        )
+        out["engine"] = engine_name(settings)
+        start = time.perf_counter()
+        async with running(settings, supervise=False) as runtime:
+            out["engine_start_s"] = time.perf_counter() - start
+            twins = runtime.services.twins
+            start = time.perf_counter()
+            await twins.import_graph(plant.graph)
+            out["import_plant_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            result = await twins.import_graph(mqtt_bindings(plant, broker.url))
+            out["import_bindings_s"] = time.perf_counter() - start
+            out["bindings"] = len(result.created)
+            services = build_live(settings, runtime.services)
+            live, history = services.live, services.history
+            assert live is not None and history is not None
+            cache_probe = CacheProbe(live.cache)
+            history_probe = HistoryProbe(history)
+            live.ingest.history = history_probe
+            try:
+                start = time.perf_counter()
+                await live.start()
+                while not all(s.connected for s in live.status()):
+                    if time.perf_counter() - start > 15:
+                        raise RuntimeError("graphtwin did not connect to the broker")
+                    await asyncio.sleep(0.02)
+                out["live_start_s"] = time.perf_counter() - start
+                out["bound"] = len(live.by_key)
+                out["warm_up_s"] = await warm_up(
+                    publisher,
+                    broker.port,
+                    lambda: live.ingest.accepted,
+                    len(plant.topics),
+                    timeout=20,
+                )
+
+                def reset() -> None:
+                    cache_probe.latencies = []
+                    history_probe.latencies = []
+
+                subject = Subject(
+                    name="graphtwin",
+                    cached=lambda: live.ingest.accepted,
+                    durable=lambda: _history_done(history),
+                    latency=lambda: cache_probe.latencies,
+                    reset_latency=reset,
+                    durable_latency=lambda: history_probe.latencies,
+                    pids={"broker": broker.pid, "publisher": publisher.pid},
+                )
+                out["steps"] = await run_steps(subject, publisher, broker.port, cfg, deadline, 0.55)
+                out["refused"] = sum(live.ingest.refused.values())
+                out["history"] = history.stats()
+                out["graph_flushes"] = live.flushes
+                out["adapter"] = [s.counters for s in live.status()]
+            finally:
+                await live.stop()
+                await history.close()
+    return out
+
+
+async def bare_phase(
+    plant: Plant, broker: Broker, publisher: Publisher, cfg: dict[str, Any], deadline: Deadline
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    bare = await asyncio.to_thread(BareSubscriber, broker.port, plant.topics)
+    try:
+        out["warm_up_s"] = await warm_up(
+            publisher, broker.port, lambda: bare.received, len(plant.topics), timeout=20
+        )
+
+        def reset() -> None:
+            bare.latencies = []
+
+        subject = Subject(
+            name="bare paho",
+            cached=lambda: bare.received,
+            durable=None,
+            latency=lambda: bare.latencies,
+            reset_latency=reset,
+            pids={"broker": broker.pid, "publisher": publisher.pid},
+        )
+        out["steps"] = await run_steps(subject, publisher, broker.port, cfg, deadline, 0.95)
+    finally:
+        await asyncio.to_thread(bare.stop)
+    return out
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def _step_rows(steps: Sequence[dict[str, Any]], durable: bool) -> list[list[Any]]:
+    width = 16 if durable else 12
+    rows = []
+    for s in steps:
+        if "skipped" in s:
+            rows.append([f"{s['offered']:,}/s", f"skipped: {s['skipped']}"] + [None] * (width - 2))
+            continue
+        cpu = s["cpu"]
+        row = [
+            f"{s['offered']:,}/s",
+            s["published_per_s"],
+            s["cache_per_s"],
+        ]
+        if durable:
+            row.append(s["durable_per_s"])
+        row += [
+            s["backlog_at_stop"],
+            s["backlog_slope_per_s"],
+            s["cache_drain_s"] if s["cache_drain_s"] is not None else "no",
+        ]
+        if durable:
+            row.append(s["durable_drain_s"] if s["durable_drain_s"] is not None else "no")
+        row += [s["p50_ms"], s["p99_ms"]]
+        if durable:
+            row += [s["durable_p50_ms"], s["durable_p99_ms"]]
+        row += [
+            100 * cpu["bench process"],
+            100 * cpu["broker"],
+            100 * cpu["publisher"],
+            s["sustained"],
+        ]
+        rows.append(row)
+    return rows
+
+
+def report(out: dict[str, Any]) -> None:
+    gt = out.get("graphtwin", {})
+    bare = out.get("bare", {})
+    cfg = out["config"]
+    print_table(
+        f"Setup ({gt.get('engine', '?')}; {cfg['topics']:,} topics = {cfg['machines']:,} "
+        f"machines x {len(PROPERTIES)} properties; each step publishes {cfg['seconds']:.0f} s)",
+        ["phase", "seconds"],
+        [
+            ["engine start", gt.get("engine_start_s")],
+            [f"import plant ({cfg['machines']:,} machines)", gt.get("import_plant_s")],
+            [f"import {gt.get('bindings', 0):,} MQTT bindings", gt.get("import_bindings_s")],
+            ["live.start() until connected", gt.get("live_start_s")],
+            ["graphtwin warm-up: every topic once, all in cache", gt.get("warm_up_s")],
+            ["bare warm-up: every topic once, all received", bare.get("warm_up_s")],
+        ],
+    )
+    headers = [
+        "offered",
+        "published/s",
+        "into cache/s",
+        "durable/s",
+        "backlog at stop",
+        "backlog slope/s",
+        "drain cache s",
+        "drain history s",
+        "p50 ms",
+        "p99 ms",
+        "durable p50 ms",
+        "durable p99 ms",
+        "bench CPU %",
+        "broker CPU %",
+        "publisher CPU %",
+        "sustained",
+    ]
+    if gt.get("steps"):
+        print_table(
+            "graphtwin: publisher -> Mosquitto -> MqttAdapter -> live cache + SQLite history "
+            "(latency: publish -> in cache / -> committed, PUBACK sent)",
+            headers,
+            _step_rows(gt["steps"], durable=True),
+        )
+    bare_headers = [h for h in headers if "durable" not in h and "history" not in h]
+    bare_headers[2] = "received/s"
+    bare_headers[5] = "drain s"
+    if bare.get("steps"):
+        print_table(
+            "baseline: bare paho subscriber (json.loads only), fresh broker, same publisher",
+            bare_headers,
+            _step_rows(bare["steps"], durable=False),
+        )
+    ratio_rows = []
+    bare_by_rate = {s["offered"]: s for s in bare.get("steps", []) if "skipped" not in s}
+    for s in gt.get("steps", []):
+        b = bare_by_rate.get(s["offered"])
+        if "skipped" in s or b is None:
+            continue
+        ratio_rows.append(
+            [
+                f"{s['offered']:,}/s",
+                s["cache_per_s"],
+                b["cache_per_s"],
+                s["cache_per_s"] / b["cache_per_s"] if b["cache_per_s"] else None,
+                s["p99_ms"],
+                b["p99_ms"],
+            ]
+        )
+    if ratio_rows:
+        print_table(
+            "graphtwin / bare, per step",
+            ["offered", "graphtwin/s", "bare/s", "ratio", "graphtwin p99 ms", "bare p99 ms"],
+            ratio_rows,
+        )
+    best_gt = highest_sustained(gt.get("steps", []))
+    best_bare = highest_sustained(bare.get("steps", []))
+    top = max(cfg["rates"])
+    print()
+    print(
+        f"highest sustained: graphtwin {fmt_rate(best_gt)}, bare paho {fmt_rate(best_bare)} "
+        f"(steps {', '.join(f'{r:,}' for r in cfg['rates'])} values/s)"
+    )
+    if best_gt is not None and best_bare:
+        ratio = best_gt / best_bare
+        bound = " (the bare subscriber took every step: its ceiling is higher)" * (
+            best_bare == top
+        )
+        print(
+            f"target graphtwin >= {TARGET_RATE:,} values/s: "
+            f"{'meets' if best_gt >= TARGET_RATE else 'misses'}; ratio graphtwin/bare "
+            f"{ratio:.2f}{bound}, target >= {TARGET_RATIO}: "
+            f"{'meets' if ratio >= TARGET_RATIO else 'misses'}"
+        )
+    if gt.get("history"):
+        h = gt["history"]
+        print(
+            f"graphtwin history: {h['written']:,} written in {h['batches']:,} transactions, "
+            f"{h['duplicates']:,} duplicates, {h['pending']:,} pending; refused values "
+            f"{gt.get('refused', 0)}; graph flushes {gt.get('graph_flushes', 0)}"
+        )
+
+
+def fmt_rate(rate: int | None) -> str:
+    return "none of the steps" if rate is None else f"{rate:,} values/s"
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+async def run(cfg: dict[str, Any]) -> dict[str, Any]:
+    deadline = Deadline(cfg["max_seconds"])
+    plant = make_plant(cfg["machines"])
+    out: dict[str, Any] = {
+        "config": {
+            **{k: v for k, v in cfg.items() if k != "rates"},
+            "rates": list(cfg["rates"]),
+            "topics": len(plant.topics),
+            "publish_qos": 1,
+        }
+    }
+    publisher = Publisher(plant.topics, plant.kinds)
+    try:
+        with temp_data_dir("graphtwin-bench-broker-") as broker_dir:
+            with Broker(broker_dir / "graphtwin") as broker:
+                out["graphtwin"] = await graphtwin_phase(plant, broker, publisher, cfg, deadline)
+            # A fresh broker: graphtwin's persistent session would keep queueing otherwise.
+            with Broker(broker_dir / "bare") as broker:
+                out["bare"] = await bare_phase(plant, broker, publisher, cfg, deadline)
+    finally:
+        publisher.stop()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = base_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", help="comma-separated offered rates, values/s")
+    parser.add_argument("--seconds", type=float, help="publishing time per step")
+    parser.add_argument("--machines", type=int, help=f"bound machines ({len(PROPERTIES)} topics each)")
+    parser.add_argument("--max-seconds", type=float, help="wall-clock cap for the whole run")
+    args = parser.parse_args(argv)
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.rates:
+        cfg["rates"] = tuple(int(r) for r in args.rates.split(",") if r.strip())
+    for name in ("seconds", "machines", "max_seconds"):
+        if getattr(args, name) is not None:
+            cfg[name] = getattr(args, name)
+    print(
+        f"bench_mqtt_ingest: {machine_summary()}; {cfg['machines'] * len(PROPERTIES):,} topics, "
+        f"steps {', '.join(f'{r:,}' for r in cfg['rates'])} values/s x {cfg['seconds']:.0f} s, "
+        f"cap {cfg['max_seconds']:.0f}s",
+        flush=True,
+    )
+    out = asyncio.run(run(cfg))
+    report(out)
+    write_json(args.json, out)
+
+
+if __name__ == "__main__":
+    main()
