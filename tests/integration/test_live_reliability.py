@@ -83,7 +83,7 @@ def opcua_temperature_binding(endpoint: str, node_id: str) -> str:
 <{MACHINE}/bindings/temperature> a gtb:OpcUaBinding ;
     gtb:asset <{MACHINE}> ; gtb:property gt:temperature ;
     gtb:endpoint "{endpoint}"^^xsd:anyURI ;
-    gtb:nodeId "{node_id}" ; gtb:samplingInterval 100 .
+    gtb:nodeId "{node_id}" ; gtb:samplingInterval 100.0 .
 """
 
 
