@@ -106,6 +106,8 @@ SCHEMA_VERSION = 1
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_FAST_TIME_BELOW = 4_102_444_800_000_000  # 2100-01-01 in microseconds
+_fromtimestamp = datetime.fromtimestamp
 _MIN_I64 = -(2**63)
 _MAX_I64 = 2**63 - 1
 
@@ -229,6 +231,11 @@ def _us(when: datetime) -> int:
 
 
 def _time(us: int) -> datetime:
+    """The UTC datetime of ``us`` microseconds since 1970 (exact)."""
+    if 0 <= us < _FAST_TIME_BELOW:
+        # A double holds t / 1e6 to within 0.44 us before 2100, and fromtimestamp
+        # rounds to the nearest microsecond: exact, and faster than timedelta math.
+        return _fromtimestamp(us / 1e6, UTC)
     return _EPOCH + timedelta(0, 0, us)
 
 
@@ -601,7 +608,8 @@ class SqliteHistory:
                 "WHERE series_id = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?",
                 (sid, *params),
             ).fetchall()
-            return [HistoryPoint(_time(t), _decode(v, k), _QUALITY[q]) for t, v, k, q in rows]
+            time_of, decode, qualities = _time, _decode, _QUALITY
+            return [HistoryPoint(time_of(t), decode(v, k), qualities[q]) for t, v, k, q in rows]
 
         return await self._read(read)
 
@@ -904,6 +912,7 @@ class SqliteHistory:
         append = rows.append
         series = self._series
         quality_code = _QUALITY_CODE
+        good = Quality.GOOD  # Enum.__hash__ is Python code: skip it for the common case
         epoch, us = _EPOCH, _US
         rejected = 0
         first_error: str | None = None
@@ -935,7 +944,9 @@ class SqliteHistory:
                 except TypeError:
                     t = _as_utc_us(sample.source_time)
                     server_t = _as_utc_us(sample.server_time)
-                append((sid, t, v, k, quality_code[sample.quality], server_t))
+                quality = sample.quality
+                q = 0 if quality is good else quality_code[quality]
+                append((sid, t, v, k, q, server_t))
             except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 rejected += 1
                 if first_error is None:
