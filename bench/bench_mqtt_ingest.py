@@ -684,10 +684,11 @@ async def run_steps(
             steps.append({"offered": rate, "skipped": "previous backlog did not drain"})
             continue
         drain = min(cfg["drain"], max(1.0, budget.left() - cfg["seconds"]))
+        print(f"  {subject.name} {rate:,}/s for {cfg['seconds']:.0f} s ...", flush=True)
         step = await run_step(subject, publisher, port, rate, cfg["seconds"], drain)
         steps.append(step)
         print(
-            f"  {subject.name} {rate:,}/s: published {step['published_per_s']:,.0f}/s, "
+            f"    published {step['published_per_s']:,.0f}/s, "
             f"cache {step['cache_per_s']:,.0f}/s, backlog at stop {step['backlog_at_stop']:,}, "
             f"p99 {step['p99_ms']:.0f} ms, sustained {step['sustained']}",
             flush=True,

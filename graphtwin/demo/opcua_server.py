@@ -683,12 +683,16 @@ class DemoOpcUaServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _configure_security(self, server: Server) -> None:
+    async def ensure_certificate(self) -> Path | None:
+        """Create the server certificate and key on first use, reuse them afterwards.
+
+        ``start`` calls this; call it before to hand the certificate to clients early.
+
+        :returns: the DER certificate's path, None without ``security``.
+        """
         security = self._security
         if security is None:
-            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-            server.set_identity_tokens([ua.AnonymousIdentityToken])
-            return
+            return None
         hostnames = security.hostnames
         if hostnames is None:
             hostnames = tuple(
@@ -706,9 +710,23 @@ class DemoOpcUaServer:
             hostnames=hostnames,
             common_name="graphtwin demo OPC UA server",
         )
-        await server.load_certificate(cert)
-        await server.load_private_key(key)
         self._certificate = cert
+        return cert
+
+    @staticmethod
+    def _key_path(cert: Path) -> Path:
+        return cert.with_name(cert.name.replace("-cert.der", "-key.pem"))
+
+    async def _configure_security(self, server: Server) -> None:
+        security = self._security
+        if security is None:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+            server.set_identity_tokens([ua.AnonymousIdentityToken])
+            return
+        cert = await self.ensure_certificate()
+        assert cert is not None
+        await server.load_certificate(cert)
+        await server.load_private_key(self._key_path(cert))
         policies = [
             ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
             ua.SecurityPolicyType.Basic256Sha256_Sign,

@@ -55,9 +55,9 @@ def children(pid: int) -> list[int]:
     """The pids whose parent is ``pid``."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            if fields[1] == str(pid):
-                found.append(int(entry.name))
+        fields = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and fields[1] == str(pid):
+            found.append(int(entry.name))
     return found
 
 

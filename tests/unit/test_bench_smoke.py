@@ -21,7 +21,8 @@ def _bench(name: str) -> ModuleType:
 
 
 @pytest.mark.parametrize(
-    "name", ["_common", "bench_import", "bench_asset_query", "bench_nested_query"]
+    "name",
+    ["_common", "bench_import", "bench_asset_query", "bench_nested_query", "bench_history"],
 )
 def test_bench_modules_import(name: str) -> None:
     assert _bench(name).__doc__
@@ -166,3 +167,30 @@ def test_bench_queries_are_valid_graphql() -> None:
 
     for query in [*nested.QUERIES.values(), asset.ASSET_QUERY]:
         parse(query)
+
+
+async def test_history_bench_runs_on_tiny_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole history bench (appends, every aggregate, both baselines) on a few
+    thousand points in tmp_path; no timings asserted."""
+    bench = _bench("bench_history")
+    sizes = {
+        "points": 3000,
+        "series": 10,
+        "per_series": 50,
+        "buckets": 30,
+        "raw": 100,
+        "runs": 1,
+        "baseline_runs": 1,
+    }
+
+    out = await bench.run(sizes, tmp_path, max_seconds=60)
+    bench.report(out)
+
+    assert all(q["agree"] for q in out["queries"].values())
+    assert out["queries"]["buckets last"]["rows"] == 30
+    assert out["appends"]["interleaved"]["samples"] == 500
+    text = capsys.readouterr().out
+    assert "bare executemany" in text
+    assert "target: 3,000 points -> 30 buckets" in text

@@ -105,6 +105,26 @@ async def test_microseconds_and_other_time_zones_are_kept(store: SqliteHistory) 
     assert point.time.microsecond == 123457
 
 
+async def test_times_before_1970_and_after_2100_are_exact(store: SqliteHistory) -> None:
+    times = [
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2100, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    store.append([Sample(KEY, i, when, when) for i, when in enumerate(times)])
+    await store.flush()
+
+    points = await store.points(
+        KEY, datetime(1900, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    )
+    latest = await store.latest([KEY])
+
+    assert [p.time for p in points] == times
+    assert latest[KEY].server_time == times[-1]
+
+
 def timezone_plus(hours: int) -> Any:
     from datetime import timezone
 
@@ -616,3 +636,54 @@ async def test_appends_from_many_threads_while_reading(tmp_path: Path) -> None:
         assert stats["written"] == threads * per_thread
         assert stats["pending"] == 0
         assert reads > 0
+
+
+# -- storage errors --------------------------------------------------------------------------
+
+
+class FlakyHistory(SqliteHistory):
+    """Fails the first ``failures`` commits as a full or broken disk would."""
+
+    failures = 0
+
+    def _commit(self, conn: sqlite3.Connection, samples: list[Sample]) -> tuple[int, int]:
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return super()._commit(conn, samples)
+
+
+async def test_storage_errors_are_retried_before_anything_is_acknowledged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "history.db"
+    acknowledged: list[int] = []
+    async with FlakyHistory(path, retention=None, max_delay=0.001) as store:
+        store.failures = 2
+        store.append([sample(1.0, 1)], lambda: acknowledged.append(count_rows(path)))
+        await store.flush()
+
+        assert acknowledged == [1]
+        assert store.stats()["write_errors"] == 2
+        assert len(await store.points(KEY, at(0), at(10))) == 1
+    assert "disk I/O error" in caplog.text
+
+
+async def test_closing_gives_up_on_a_broken_disk_without_acknowledging(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FlakyHistory(tmp_path / "history.db", retention=None, max_delay=0.001)
+    store.failures = 1_000
+    acknowledged: list[str] = []
+    store.append([sample(1.0, 1), sample(2.0, 2)], lambda: acknowledged.append("no!"))
+    flushing = asyncio.ensure_future(store.flush())
+
+    await store.close()
+
+    with pytest.raises(SourceUnavailable):
+        await flushing
+    assert acknowledged == []
+    stats = store.stats()
+    assert stats["lost"] == 2
+    assert stats["pending"] == 0
+    assert "giving up" in caplog.text

@@ -23,7 +23,7 @@ from graphtwin.api.errors import (
     UnavailableError,
     to_result,
 )
-from graphtwin.api.live.types import LiveValue, live_value, require_live
+from graphtwin.api.live.types import LiveValue, live_value, require_live, site_of
 from graphtwin.auth.principal import Action
 from graphtwin.errors import BadInput, Conflict, TwinError
 from graphtwin.semantics.vocab import GTB
@@ -184,7 +184,7 @@ class LiveMutation:
     ) -> WriteValueOutcome:
         ctx = info.context
         try:
-            ctx.services.authorizer.require(ctx.principal, Action.WRITE, _site_of(asset))
+            ctx.services.authorizer.require(ctx.principal, Action.WRITE, site_of(asset))
             live = require_live(info)
             prop = ctx.services.twins.queries.expand(property, what="property", path=("property",))
             sample = await live.write_value((asset, prop), value)
@@ -192,11 +192,3 @@ class LiveMutation:
             return to_result(error)  # type: ignore[return-value]
         return live_value(info, sample)
 
-
-def _site_of(asset: str) -> str | None:
-    # Asset IRIs live below their site's IRI (gts:SiteNamespaceShape).
-    marker = "/sites/"
-    if marker not in asset:
-        return None
-    head, _, tail = asset.partition(marker)
-    return f"{head}{marker}{tail.split('/', 1)[0]}"

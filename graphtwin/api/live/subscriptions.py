@@ -14,7 +14,7 @@ import strawberry
 
 from graphtwin.api.assets.types import MAX_WALK_DEPTH
 from graphtwin.api.context import TwinInfo
-from graphtwin.api.live.types import LiveValue, live_value, require_live
+from graphtwin.api.live.types import LiveValue, live_value, require_live, site_of
 from graphtwin.auth.principal import Action
 from graphtwin.errors import BadInput
 
@@ -33,7 +33,7 @@ class LiveSubscription:
         under: str | None = None,
     ) -> AsyncGenerator[LiveValue, None]:
         ctx = info.context
-        ctx.services.authorizer.require(ctx.principal, Action.READ, under)
+        ctx.services.authorizer.require(ctx.principal, Action.READ, site_of(under or asset))
         live = require_live(info)
         queries = ctx.services.twins.queries
         if property is not None and asset is None:

@@ -150,3 +150,12 @@ def require_live(info: TwinInfo) -> LiveRuntime:
 
 def quality_of(q: SampleQuality) -> Quality:
     return Quality(q.value)
+
+
+def site_of(asset: str | None) -> str | None:
+    """The site IRI an asset IRI lives under (gts:SiteNamespaceShape), for scoping."""
+    marker = "/sites/"
+    if asset is None or marker not in asset:
+        return None
+    head, _, tail = asset.partition(marker)
+    return f"{head}{marker}{tail.split('/', 1)[0]}"
