@@ -15,27 +15,12 @@ from datetime import datetime
 from rdflib import XSD
 
 from graphtwin.live.bindings import Transform
+from graphtwin.semantics.mapping import FLOAT_TYPES, INTEGER_TYPES
 from graphtwin.values import Scalar
 
-_INTEGERS = {
-    str(XSD[t])
-    for t in (
-        "integer",
-        "int",
-        "long",
-        "short",
-        "byte",
-        "nonNegativeInteger",
-        "positiveInteger",
-        "nonPositiveInteger",
-        "negativeInteger",
-        "unsignedLong",
-        "unsignedInt",
-        "unsignedShort",
-        "unsignedByte",
-    )
-}
-_FLOATS = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
+# The xsd types the graph stores as integers and as floats (see the mapping).
+_INTEGERS = INTEGER_TYPES
+_FLOATS = FLOAT_TYPES
 _BOOLEAN = str(XSD.boolean)
 _DATETIME = str(XSD.dateTime)
 _TRUE = {"true", "1", "on", "yes"}

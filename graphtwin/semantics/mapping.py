@@ -30,7 +30,7 @@ from graphtwin.semantics.prefixes import PrefixTable
 RESOURCE_LABEL = "Resource"
 RESERVED_KEYS = frozenset({"iri", "_types", "_lits", "_refs", "_bnode"})
 
-_INTEGER_TYPES = {
+INTEGER_TYPES = {
     str(XSD[t])
     for t in (
         "integer",
@@ -48,7 +48,7 @@ _INTEGER_TYPES = {
         "unsignedByte",
     )
 }
-_FLOAT_TYPES = {str(XSD.double), str(XSD.float), str(XSD.decimal)}
+FLOAT_TYPES = {str(XSD.double), str(XSD.float), str(XSD.decimal)}
 _INT64 = (-(2**63), 2**63 - 1)
 
 Native = int | float | bool | str
@@ -100,10 +100,10 @@ def _native(lit: Literal) -> Native:
     dt = str(lit.datatype) if lit.datatype else None
     if lit.language is None and dt is not None:
         value = lit.toPython()
-        if dt in _INTEGER_TYPES and isinstance(value, int) and not isinstance(value, bool):
+        if dt in INTEGER_TYPES and isinstance(value, int) and not isinstance(value, bool):
             if _INT64[0] <= value <= _INT64[1]:
                 return value
-        elif dt in _FLOAT_TYPES and isinstance(value, (float, Decimal)):
+        elif dt in FLOAT_TYPES and isinstance(value, (float, Decimal)):
             return float(value)
         elif dt == str(XSD.boolean) and isinstance(value, bool):
             return value
@@ -126,7 +126,7 @@ def _lexical(value: Native, declared: str | None) -> tuple[str, str | None]:
     if isinstance(value, bool):
         return ("true" if value else "false"), _XSD_BOOLEAN
     if isinstance(value, int):
-        return str(value), (declared if declared in _INTEGER_TYPES else _XSD_INTEGER)
+        return str(value), (declared if declared in INTEGER_TYPES else _XSD_INTEGER)
     if isinstance(value, float):
         if declared == _XSD_DECIMAL:
             return format(Decimal(repr(value)), "f"), _XSD_DECIMAL
