@@ -564,6 +564,7 @@ class DemoOpcUaServer:
         self._machines: dict[str, _Machine] = {}
         self._by_speed_node: dict[ua.NodeId, _Machine] = {}
         self._certificate: Path | None = None
+        self._private_key: Path | None = None
         self._tick_lock = asyncio.Lock()
         self.ticks = 0
         self.overruns = 0
@@ -710,12 +711,8 @@ class DemoOpcUaServer:
             hostnames=hostnames,
             common_name="graphtwin demo OPC UA server",
         )
-        self._certificate = cert
+        self._certificate, self._private_key = cert, key
         return cert
-
-    @staticmethod
-    def _key_path(cert: Path) -> Path:
-        return cert.with_name(cert.name.replace("-cert.der", "-key.pem"))
 
     async def _configure_security(self, server: Server) -> None:
         security = self._security
@@ -723,10 +720,11 @@ class DemoOpcUaServer:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
             server.set_identity_tokens([ua.AnonymousIdentityToken])
             return
-        cert = await self.ensure_certificate()
-        assert cert is not None
-        await server.load_certificate(cert)
-        await server.load_private_key(self._key_path(cert))
+        await self.ensure_certificate()
+        if self._certificate is None or self._private_key is None:
+            raise RuntimeError("the server certificate was not created")
+        await server.load_certificate(self._certificate)
+        await server.load_private_key(self._private_key)
         policies = [
             ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
             ua.SecurityPolicyType.Basic256Sha256_Sign,

@@ -118,6 +118,10 @@ _BOOL = 2
 _STR = 3
 _NONE = 4
 _NUMERIC_BELOW = 2  # k < 2: int or float
+# series.kinds: a bit per kind ever written to the series (1 << k), plus one for NaN
+# (stored as NULL with k = float). Only grows; retention does not clear bits.
+_NAN_BIT = 1 << 5
+_NUMBER_BITS = (1 << _INT) | (1 << _FLOAT)
 
 # Qualities as stored on disk: never renumber.
 _QUALITY_CODE = {Quality.GOOD: 0, Quality.UNCERTAIN: 1, Quality.BAD: 2, Quality.STALE: 3}
@@ -128,6 +132,7 @@ CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
     asset TEXT NOT NULL,
     property TEXT NOT NULL,
+    kinds INTEGER NOT NULL DEFAULT 0,  -- bit 1 << k per value kind written, 32: NaN
     UNIQUE (asset, property)
 );
 CREATE TABLE IF NOT EXISTS points (
@@ -163,26 +168,35 @@ WITH RECURSIVE b(i) AS (
 _IN_BUCKET = (
     "series_id = :sid AND t >= :start + i * :every AND t < min(:start + (i + 1) * :every, :end)"
 )
-_NUMERIC = f"{_IN_BUCKET} AND k < {_NUMERIC_BELOW}"
 
 
-def _one_scan(function: str) -> str:
+def _numeric_rows(plain: bool) -> tuple[str, str]:
+    """(WHERE clause, count) of the rows a numeric aggregate looks at. ``plain``: the
+    series holds nothing but non-NaN numbers, so no row needs to be looked at twice."""
+    if plain:
+        return _IN_BUCKET, "count(*)"
+    return f"{_IN_BUCKET} AND k < {_NUMERIC_BELOW}", "count(v)"
+
+
+def _one_scan(function: str, plain: bool) -> str:
     """Count and value of a numeric aggregate from one scan, as ``'<count> i|r <value>'``."""
+    where, count = _numeric_rows(plain)
     value = f"{function}(v)"
     return f"""{_NON_EMPTY}
-SELECT i, (SELECT CASE WHEN count(v) = 0 THEN NULL
-                       WHEN typeof({value}) = 'integer' THEN count(v) || ' i ' || {value}
-                       ELSE count(v) || ' r ' || printf('%!.20e', {value}) END
-           FROM points WHERE {_NUMERIC})
+SELECT i, (SELECT CASE WHEN {count} = 0 THEN NULL
+                       WHEN typeof({value}) = 'integer' THEN {count} || ' i ' || {value}
+                       ELSE {count} || ' r ' || printf('%!.20e', {value}) END
+           FROM points WHERE {where})
 FROM b WHERE i IS NOT NULL"""
 
 
-def _two_scans(function: str) -> str:
+def _two_scans(function: str, plain: bool) -> str:
     """The same as :func:`_one_scan` with native values (for SQLite builds whose
     ``printf`` does not round-trip doubles)."""
+    where, count = _numeric_rows(plain)
     return f"""{_NON_EMPTY}
-SELECT i, (SELECT count(v) FROM points WHERE {_NUMERIC}),
-          (SELECT {function}(v) FROM points WHERE {_NUMERIC})
+SELECT i, (SELECT {count} FROM points WHERE {where}),
+          (SELECT {function}(v) FROM points WHERE {where})
 FROM b WHERE i IS NOT NULL"""
 
 
@@ -424,6 +438,8 @@ class SqliteHistory:
         # Committed series ids. Only the writer thread adds to it (after COMMIT);
         # reader threads look up single keys (atomic under the GIL).
         self._series: dict[PropertyKey, int] = {}
+        # Committed series.kinds per series id; only the writer thread uses it.
+        self._kinds: dict[int, int] = {}
 
         self._gave_up = False  # a batch was lost: no on_durable callback from then on
 
@@ -463,10 +479,11 @@ class SqliteHistory:
                     f"this graphtwin knows version {SCHEMA_VERSION} at most"
                 )
             conn.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-            self._series = {
-                (asset, prop): sid
-                for sid, asset, prop in conn.execute("SELECT id, asset, property FROM series")
-            }
+            for sid, asset, prop, kinds in conn.execute(
+                "SELECT id, asset, property, kinds FROM series"
+            ):
+                self._series[asset, prop] = sid
+                self._kinds[sid] = kinds
         except sqlite3.Error as exc:
             conn.close()
             raise SourceUnavailable(f"cannot open the history store {self.path}: {exc}") from exc
@@ -648,6 +665,13 @@ class SqliteHistory:
                 return []
             query = {**params, "sid": sid}
             out: list[HistoryBucket] = []
+            plain = False
+            if aggregate.numeric:
+                # Read in the same snapshot as the points, so it matches them.
+                (kinds,) = conn.execute("SELECT kinds FROM series WHERE id = ?", (sid,)).fetchone()
+                if not kinds & _NUMBER_BITS:
+                    return out  # not a single number in this series
+                plain = True
             if aggregate is Aggregate.COUNT:
                 for i, count in conn.execute(_COUNT_SQL, query):
                     out.append(bucket(i, count, count))
@@ -656,15 +680,15 @@ class SqliteHistory:
                 for i, v, k, count in conn.execute(sql, query):
                     out.append(bucket(i, _decode(v, k), count))
             elif self._one_scan:
-                for i, text in conn.execute(_one_scan(_NUMERIC_FUNCTION[aggregate]), query):
+                sql = _one_scan(_NUMERIC_FUNCTION[aggregate], plain)
+                for i, text in conn.execute(sql, query):
                     if text is not None:
                         count, tag, number = text.split(" ", 2)
                         value = int(number) if tag == "i" else float(number)
                         out.append(bucket(i, value, int(count)))
             else:
-                for i, count, value in conn.execute(
-                    _two_scans(_NUMERIC_FUNCTION[aggregate]), query
-                ):
+                sql = _two_scans(_NUMERIC_FUNCTION[aggregate], plain)
+                for i, count, value in conn.execute(sql, query):
                     if count:
                         out.append(bucket(i, value, count))
             return out
@@ -885,17 +909,19 @@ class SqliteHistory:
         Storage errors (disk full, I/O, locked) are raised for ``_write`` to retry.
         """
         new_ids: dict[PropertyKey, int] = {}
+        new_kinds: dict[int, int] = {}
         conn.execute("BEGIN IMMEDIATE")
         try:
-            rows, rejected = self._rows(conn, samples, new_ids)
+            rows, rejected = self._rows(conn, samples, new_ids, new_kinds)
             try:
                 inserted = conn.executemany(_INSERT, rows).rowcount
             except _BAD_ROW as exc:
                 conn.execute("ROLLBACK")
                 log.warning("history: a batch has values SQLite refuses (%s); row by row", exc)
                 new_ids.clear()
+                new_kinds.clear()
                 conn.execute("BEGIN IMMEDIATE")
-                rows, rejected = self._rows(conn, samples, new_ids)
+                rows, rejected = self._rows(conn, samples, new_ids, new_kinds)
                 inserted = 0
                 for row in rows:
                     try:
@@ -903,6 +929,11 @@ class SqliteHistory:
                     except _BAD_ROW as row_exc:
                         rejected += 1
                         log.warning("history: rejected a sample of series %s: %s", row[0], row_exc)
+            if new_kinds:  # in the same transaction as the rows: readers see both or none
+                conn.executemany(
+                    "UPDATE series SET kinds = kinds | ? WHERE id = ?",
+                    [(bits, sid) for sid, bits in new_kinds.items()],
+                )
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -912,16 +943,24 @@ class SqliteHistory:
                     log.exception("history: rollback failed")
             raise
         self._series.update(new_ids)
+        for sid, bits in new_kinds.items():
+            self._kinds[sid] = self._kinds.get(sid, 0) | bits
         return inserted, rejected
 
     def _rows(
-        self, conn: sqlite3.Connection, samples: list[Sample], new_ids: dict[PropertyKey, int]
+        self,
+        conn: sqlite3.Connection,
+        samples: list[Sample],
+        new_ids: dict[PropertyKey, int],
+        new_kinds: dict[int, int],
     ) -> tuple[list[tuple[Any, ...]], int]:
-        """Rows for ``_INSERT``; samples that cannot become one are counted, logged and
-        left out. The hot loop of the writer: exact type checks first."""
+        """Rows for ``_INSERT``, and in ``new_kinds`` the kind bits they add to their
+        series; samples that cannot become a row are counted, logged and left out.
+        The hot loop of the writer: exact type checks first."""
         rows: list[tuple[Any, ...]] = []
         append = rows.append
         series = self._series
+        known_kinds = self._kinds.get
         quality_code = _QUALITY_CODE
         good = Quality.GOOD  # Enum.__hash__ is Python code: skip it for the common case
         epoch, us = _EPOCH, _US
@@ -958,6 +997,9 @@ class SqliteHistory:
                 quality = sample.quality
                 q = 0 if quality is good else quality_code[quality]
                 append((sid, t, v, k, q, server_t))
+                bit = (1 << k) if v is not None or k != _FLOAT else _NAN_BIT
+                if not known_kinds(sid, 0) & bit:
+                    new_kinds[sid] = new_kinds.get(sid, 0) | bit
             except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
                 rejected += 1
                 if first_error is None:
@@ -1007,7 +1049,14 @@ class SqliteHistory:
             if self._retention is not None:
                 cutoff = time.time_ns() // 1000 - self._retention // _US
                 series = [row[0] for row in conn.execute("SELECT id FROM series")]
-                for sid in series:
+                for checked, sid in enumerate(series, 1):
+                    if checked % 500 == 0:
+                        yield  # many series: let pending samples through now and then
+                    oldest = conn.execute(
+                        "SELECT t FROM points WHERE series_id = ? ORDER BY t LIMIT 1", (sid,)
+                    ).fetchone()
+                    if oldest is None or oldest[0] >= cutoff:
+                        continue  # nothing to delete: no write transaction at all
                     while True:
                         # The t of the chunk-th oldest point older than the cutoff, if any.
                         row = conn.execute(

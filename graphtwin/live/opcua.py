@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN, BACKOFF_MAX = 0.25, 2.0
 WATCH_SECONDS = 0.5
 REQUEST_TIMEOUT = 4.0
+WATCHDOG_SECONDS = 5.0
 APPLICATION_URI = "urn:graphtwin:client"
 _MODES = {
     "Sign": ua.MessageSecurityMode.Sign,
@@ -148,7 +149,10 @@ class OpcUaAdapter:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _client_for(self, source: OpcUaSource) -> Client:
-        client = Client(self.endpoint, timeout=REQUEST_TIMEOUT)
+        # asyncua's health probe (a read every watchdog interval, timing out after the
+        # same) drops connections to servers busy with thousands of monitored items;
+        # a dead peer still shows up at once as a closed socket.
+        client = Client(self.endpoint, timeout=REQUEST_TIMEOUT, watchdog_intervall=WATCHDOG_SECONDS)
         client.application_uri = APPLICATION_URI
         credential = self.credentials.get(source.credential)
         if credential is not None and credential.username:
@@ -207,20 +211,29 @@ class OpcUaAdapter:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), 2.0)
 
-    async def _resolve(self, client: Client, node_id: str) -> ua.NodeId:
+    async def _resolve(
+        self, client: Client, node_id: str, namespaces: dict[str, int] | None = None
+    ) -> ua.NodeId:
+        """The NodeId of ``node_id``; ``namespaces`` caches URI -> index across calls
+        (one server round trip per namespace, not per node)."""
         if node_id.startswith("nsu="):
             uri, _, rest = node_id[4:].partition(";")
-            index = await client.get_namespace_index(uri)
+            index = namespaces.get(uri) if namespaces is not None else None
+            if index is None:
+                index = await client.get_namespace_index(uri)
+                if namespaces is not None:
+                    namespaces[uri] = index
             return ua.NodeId.from_string(f"ns={index};{rest}")
         return ua.NodeId.from_string(node_id)
 
     async def _sync(self, client: Client) -> None:
         """Monitor exactly the bound nodes; read the values of newly monitored ones."""
         by_node: dict[ua.NodeId, list[Binding]] = {}
+        namespaces: dict[str, int] = {}
         for binding in self._bindings:
             source = binding.source
             assert isinstance(source, OpcUaSource)
-            node_id = await self._resolve(client, source.node_id)
+            node_id = await self._resolve(client, source.node_id, namespaces)
             by_node.setdefault(node_id, []).append(binding)
         self._by_node = by_node
         gone = [n for n in self._monitored if n not in by_node]

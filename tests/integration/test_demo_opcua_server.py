@@ -421,21 +421,22 @@ async def test_anonymous_without_security_is_refused(
 
 async def test_server_certificate_is_created_once_and_reused(tmp_path: Path) -> None:
     options = SecurityOptions(certificate_dir=tmp_path / "pki")
-    server = DemoOpcUaServer(demo_machines(build_demo_plant())[:1], security=options, tick=0.5)
+    machines = demo_machines(build_demo_plant())[:1]
+    server = DemoOpcUaServer(machines, security=options, tick=0.5)
     await _bounded(server.start(), 20)
     try:
         first = server.server_certificate_path
-        assert first is not None
+        assert first is not None and first.parent == tmp_path / "pki"
         content = first.read_bytes()
         # NoSecurity stays available by default: an anonymous plain client reads.
         async with _session(Client(server.endpoint, timeout=TIMEOUT)) as client:
             assert await _read_state(client, server) in MACHINE_STATES
-        await _bounded(server.stop())
-        await _bounded(server.start(), 20)  # a restart finds the certificate again
-        assert server.server_certificate_path == first
-        assert first.read_bytes() == content
     finally:
         await _bounded(server.stop())
+    # The next server on the same directory (what start() does first) finds it again.
+    again = DemoOpcUaServer(machines, security=options, tick=0.5)
+    assert await _bounded(again.ensure_certificate()) == first
+    assert first.read_bytes() == content
 
 
 def test_certificates_are_reused_until_their_identity_changes(tmp_path: Path) -> None:

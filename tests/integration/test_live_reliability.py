@@ -284,8 +284,13 @@ async def test_kill_9_mid_stream_keeps_every_qos1_number_exactly_once(
             try:
                 again = range(killed_at - REPLAY, killed_at)
                 infos = [replay.publish(SEQUENCE_TOPIC, payload(n, base), qos=1) for n in again]
-                await asyncio.to_thread(lambda: [i.wait_for_publish(5) for i in infos])
-                assert all(i.is_published() for i in infos)
+
+                def acknowledged() -> bool:
+                    for info in infos:
+                        info.wait_for_publish(5)
+                    return all(info.is_published() for info in infos)
+
+                assert await asyncio.to_thread(acknowledged), "the broker did not take the replay"
             finally:
                 close(replay)
 
