@@ -202,3 +202,24 @@ async def test_second_binding_for_the_same_property_is_refused(live_services: Se
 """
     with pytest.raises(BadInput, match="both feed"):
         await live_services.twins.import_graph(Graph().parse(data=dup, format="turtle"))
+
+
+async def test_flush_writes_each_property_once_per_interval(
+    live_services: Services, mosquitto: Mosquitto
+) -> None:
+    live = live_services.live
+    assert live is not None
+    await connected(live_services)
+    await live.flush()
+    pub = publisher(mosquitto)
+    for n in range(50):
+        pub.publish("t/l1/m1/count", str(n).encode(), qos=1)
+    await wait_for(lambda: (s := live.value((MACHINE, COUNT))) is not None and s.value == 49)
+    # The flush loop runs every 0.1 s here: 50 messages became a handful of writes
+    # of the latest value, never one per message.
+    await live.flush()
+    assert live.flushed_values < 50
+    view = (await live_services.twins.queries.views([MACHINE]))[0]
+    assert view is not None and view.values[COUNT][0].native == 49
+    pub.loop_stop()
+    pub.disconnect()
