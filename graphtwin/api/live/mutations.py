@@ -191,4 +191,3 @@ class LiveMutation:
         except TwinError as error:
             return to_result(error)  # type: ignore[return-value]
         return live_value(info, sample)
-
