@@ -4,7 +4,10 @@ engine of its own). No timings are asserted."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import json
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +25,15 @@ def _bench(name: str) -> ModuleType:
 
 @pytest.mark.parametrize(
     "name",
-    ["_common", "bench_import", "bench_asset_query", "bench_nested_query", "bench_history"],
+    [
+        "_common",
+        "bench_import",
+        "bench_asset_query",
+        "bench_nested_query",
+        "bench_history",
+        "bench_mqtt_ingest",
+        "bench_opcua_items",
+    ],
 )
 def test_bench_modules_import(name: str) -> None:
     assert _bench(name).__doc__
@@ -194,3 +205,201 @@ async def test_history_bench_runs_on_tiny_sizes(
     text = capsys.readouterr().out
     assert "bare executemany" in text
     assert "target: 3,000 points -> 30 buckets" in text
+
+
+# -- bench_mqtt_ingest / bench_opcua_items ------------------------------------------------
+
+_MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+needs_mosquitto = pytest.mark.skipif(
+    not Path(_MOSQUITTO).exists(), reason="mosquitto is not installed"
+)
+
+
+def test_mqtt_bench_builds_qos1_publish_packets() -> None:
+    bench = _bench("bench_mqtt_ingest")
+    body = bench.payload("1.25", "2026-11-22T10:00:00+00:00")
+
+    packet = bench.publish_packet(bench._string("a/b"), 7, body)
+
+    assert packet[0] == 0x32  # PUBLISH, QoS 1
+    assert packet[1] == len(packet) - 2  # remaining length, one byte here
+    assert packet[2:7] == b"\x00\x03a/b"
+    assert packet[7:9] == b"\x00\x07"  # packet id
+    assert json.loads(packet[9:]) == {"value": 1.25, "ts": "2026-11-22T10:00:00+00:00"}
+    assert [bench._varint(n) for n in (0, 127, 128, 16_384)] == [
+        b"\x00",
+        b"\x7f",
+        b"\x80\x01",
+        b"\x80\x80\x01",
+    ]
+
+
+def _mqtt_step(rate: int, took: float, drain: float | None) -> dict[str, object]:
+    step: dict[str, object] = {
+        "offered": rate,
+        "published_per_s": float(rate),
+        "cache_per_s": took,
+        "durable_per_s": took,
+        "backlog_at_stop": 10,
+        "backlog_slope_per_s": 0.0,
+        "cache_drain_s": drain,
+        "durable_drain_s": drain,
+        "p50_ms": 1.0,
+        "p99_ms": 2.0,
+        "durable_p50_ms": 3.0,
+        "durable_p99_ms": 4.0,
+        "cpu": {"bench process": 0.5, "broker": 0.1, "publisher": 0.1},
+    }
+    step["sustained"] = _bench("bench_mqtt_ingest").sustained(step)
+    return step
+
+
+def test_mqtt_bench_sustained_verdict_and_report(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench("bench_mqtt_ingest")
+    gt = [_mqtt_step(1000, 990.0, 0.1), _mqtt_step(2000, 1500.0, 3.0)]
+    bare = [_mqtt_step(1000, 1000.0, 0.0), _mqtt_step(2000, 1990.0, 0.2)]
+    bare += [{"offered": 4000, "skipped": "time cap"}]
+
+    verdict = bench.verdict(gt, bare, (1000, 2000, 4000))
+    bench.report(
+        {
+            "config": {"topics": 16, "machines": 2, "seconds": 1.0, "rates": [1000, 2000, 4000]},
+            "graphtwin": {"engine": "test", "steps": gt},
+            "bare": {"steps": bare},
+        }
+    )
+
+    assert [s["sustained"] for s in gt] == [True, False]
+    assert verdict["graphtwin_sustained"] == 1000
+    assert verdict["bare_sustained"] == 2000
+    assert verdict["sustained_ratio"] == 0.5
+    assert verdict["peak_ratio"] == 1500.0 / 1990.0
+    out = capsys.readouterr().out
+    assert "bare paho: skipped 4,000/s (time cap)" in out
+    assert "ratio graphtwin/bare, highest sustained: 0.50" in out
+
+
+@needs_mosquitto
+async def test_mqtt_bench_runs_a_tiny_step(
+    graph_store: object, test_settings: object, tmp_path: Path
+) -> None:
+    """Publisher process, Mosquitto, graphtwin on the session engine and the bare
+    subscriber, one 200 values/s step of 1 s each; no timings asserted."""
+    from graphtwin.bootstrap import build_services
+
+    bench = _bench("bench_mqtt_ingest")
+    common = _bench("_common")
+    plant = bench.make_plant(2)
+    cfg = {"rates": (200,), "seconds": 1.0, "drain": 5.0, "warm": 0.0}
+    publisher = bench.Publisher(plant.topics, plant.kinds)
+    try:
+        with bench.Broker(tmp_path / "broker-graphtwin") as broker:
+            settings = test_settings.with_overrides(  # type: ignore[attr-defined]
+                data_dir=tmp_path / "data", mqtt_url=broker.url, mqtt_client_id="bench-smoke"
+            )
+            services = build_services(settings, graph_store)  # type: ignore[arg-type]
+            await services.twins.repository.load_prefixes()
+            gt = await bench.measure_graphtwin(
+                services, settings, plant, broker, publisher, cfg, common.Deadline(60)
+            )
+        with bench.Broker(tmp_path / "broker-bare") as broker:
+            bare = await bench.bare_phase(plant, broker, publisher, cfg, common.Deadline(30))
+    finally:
+        publisher.stop()
+
+    assert gt["bindings"] == len(plant.topics) == 16
+    (step,) = gt["steps"]
+    assert step["sent"] == 200
+    assert step["cached_total"] == 200
+    assert gt["history"]["written"] == 16 + 200  # warm-up (every topic once) + the step
+    (bare_step,) = bare["steps"]
+    assert bare_step["cached_total"] == bare_step["sent"] == 200
+
+
+def test_opcua_bench_matches_notifications_to_ticks() -> None:
+    bench = _bench("bench_opcua_items")
+    ticks = [bench.Tick(100.0 + i, 10, 0.1) for i in range(25)]
+    received = bench.Received()
+    received.add(50.0, 0.1)  # a value from before the window (the initial read)
+    for i in range(25):
+        for _ in range(7 if i == 3 else 10):
+            received.add(100.0 + i + 0.0001, 0.5 + 0.01 * i)
+
+    rows = bench.match_ticks(ticks, received, 100.0, 120.0)
+    summary = bench.summarize(rows)
+    windows = bench.windows(rows)
+
+    assert len(rows) == 20
+    assert (summary["expected"], summary["received"]) == (200, 197)
+    assert summary["worst_tick_share"] == 0.7
+    assert summary["first_p50_ms"] < summary["last_p50_ms"]
+    assert [w["ticks"] for w in windows] == [10, 10]
+
+
+async def test_opcua_bench_runs_on_a_tiny_plant(
+    graph_store: object, test_settings: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo server in its own process, graphtwin on the session engine (SHACL on),
+    then the bare asyncua client, 16 items for a 2 s window each; no timings asserted."""
+    from graphtwin.bootstrap import build_services
+    from graphtwin.demo.opcua_server import demo_machines
+    from graphtwin.demo.plant import generate_plant
+
+    bench = _bench("bench_opcua_items")
+    common = _bench("_common")
+    cfg = {"machines": 2, "seconds": 2.0, "settle": 0.5, "grace": 1.0, "shacl": True}
+    server = bench.ServerProcess(2, tick=1.0)
+    try:
+        plants = [generate_plant(2)]
+        machines = demo_machines(plants[0])
+        settings = test_settings.with_overrides(data_dir=tmp_path / "data")  # type: ignore[attr-defined]
+        services = build_services(settings, graph_store)  # type: ignore[arg-type]
+        await services.twins.repository.load_prefixes()
+        gt = await bench.measure_graphtwin(
+            services, settings, plants, machines, server, cfg, common.Deadline(60)
+        )
+        bare = await bench.bare_phase(machines, server, cfg)
+    finally:
+        await asyncio.to_thread(server.stop)
+    bench.report({"config": {**cfg, "items": 16}, "graphtwin": gt, "bare": bare})
+
+    assert gt["bindings"] == gt["monitored"] == bare["monitored"] == 16
+    assert gt["summary"]["ticks"] >= 1
+    assert gt["summary"]["received"] > 0
+    assert bare["summary"]["received"] > 0
+    assert "16 monitored items" in capsys.readouterr().out
+
+
+async def test_aas_api_bench_measures_both_apps_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The AAS API bench's app (50-element submodel, live overlay) and its bare
+    baseline, driven in-process for a few requests each; no timings asserted."""
+    from types import SimpleNamespace
+
+    import httpx
+
+    bench = _bench("bench_aas_api")
+    results = []
+    payloads: dict[str, object] = {}
+    for kind in ("graphtwin", "bare"):
+        app = bench.graphtwin_app(tmp_path) if kind == "graphtwin" else bench.bare_app(payloads)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for endpoint in bench.ENDPOINTS:
+                url = bench.submodel_url(endpoint) if kind == "graphtwin" else f"/{endpoint}"
+                if kind == "graphtwin":
+                    payloads[endpoint] = (await client.get(url)).json()
+                result = await bench.drive(client, url, 2, 6, 10.0, 2)
+                result.update(server=kind, endpoint=endpoint, clients=2)
+                result.update(server_cpu_ms=float("nan"), client_cpu_ms=float("nan"))
+                results.append(result)
+    out = {"elements": 50, "bytes": {"submodel": 1, "$value": 1}, "results": results}
+    bench.report(out, SimpleNamespace(requests=6, seconds=10.0, warmup=2))
+
+    submodel = payloads["submodel"]
+    assert isinstance(submodel, dict) and len(submodel["submodelElements"]) == 50
+    live = payloads["$value"]
+    assert isinstance(live, dict) and live["Prop0"] == 100.0  # the live cache's value
+    assert all(r["requests"] == 6 and r["errors"] == 0 for r in results)
+    assert "graphtwin / bare Starlette" in capsys.readouterr().out
