@@ -1,12 +1,29 @@
 """MQTT JSON ingest: a separate publisher process -> Mosquitto -> graphtwin's live
 cache and history, stepped over offered rates; and a bare paho subscriber.
 
+Two payload layouts (``--values-per-message N``; the full run runs N=1 and N=10):
+
+- **N=1**: one value a message, one topic per bound property (8 per machine,
+  ``bench/<machine>/<property>``, ``{"ts": "...", "value": <value>}``, ``valuePath
+  "value"``);
+- **N>1**: the common IIoT layout, one JSON object per machine and cycle on
+  ``plant/<machine>``, ``{"ts": "...", "temperature": 71.25, "vibrationVelocity":
+  ..., ...}`` with N keys (decimal and integer properties of graphtwin-core.ttl,
+  ``RECORD_PROPERTIES``), and N ``gtb:MqttBinding`` sharing that topic (same
+  ``gtb:topic`` and ``timestampPath "ts"``, ``valuePath`` the key, each to a
+  different property of the machine): the adapter parses the JSON once a message
+  and makes one sample per binding.
+
+Offered and reported rates are **values/s** in both (messages/s = values/s / N;
+the tables show both), so the target reads the same: paho's ceiling is in
+messages/s, and N values a message lift the values/s one can reach through it.
+
 Setup (not measured in the steps): a Mosquitto of our own (temp dir, free port on
 127.0.0.1, ``max_inflight_messages 0``, ``max_queued_messages`` 10,000,000), the
 embedded engine in a temp dir as ``bootstrap.running`` builds it, a
-``generate_plant`` plant and one ``gtb:MqttBinding`` per bound property (8 per
-machine, 1,000 by default; JSON, ``valuePath "value"``, ``timestampPath "ts"``),
-imported with ``import_graph``; then ``build_live`` + ``live.start()``.
+``generate_plant`` plant and its ``gtb:MqttBinding`` (JSON, ``timestampPath "ts"``;
+1,000 with N=1 and 125 machines, 125 x N with N>1), imported with
+``import_graph``; then ``build_live`` + ``live.start()``.
 
 Publisher: a spawned process speaking MQTT 3.1.1 over a raw socket (prebuilt
 PUBLISH packets, a reader thread counting PUBACKs, at most 60,000 in flight), so
@@ -15,11 +32,12 @@ publishes **QoS 1**: a subscriber gets ``min(publish QoS, subscription QoS)``, s
 only a QoS 1 publish exercises graphtwin's QoS 1 path (PUBACK after the history
 commit, the broker's in-flight window as backpressure); with QoS 0 the broker
 would deliver at QoS 0 and graphtwin would never acknowledge anything. Each step
-publishes round-robin over all topics at a fixed offered rate for a fixed time;
-``"ts"`` is the publish time (microseconds apart, so no two values of a series
-share a source time and history drops nothing as a duplicate).
+publishes round-robin over all topics at a fixed offered rate (values/s / N
+messages/s) for a fixed time; ``"ts"`` is the publish time (microseconds apart, so
+no two values of a series share a source time and history drops nothing as a
+duplicate).
 
-Measured per step, from outside the product code:
+Measured per step, from outside the product code, in values:
 
 - **into cache**: values in the live cache (``live.ingest.accepted``) during the
   publishing window / its length; **durable**: the same for samples committed to
@@ -27,10 +45,10 @@ Measured per step, from outside the product code:
 - **backlog** = published - in cache, sampled every 0.25 s: what is left when the
   publisher stops, its slope over the second half of the window (growing or not),
   and the time to drain it (cache and history) after the publisher's last PUBACK;
-- **latency publish -> queryable**: a stand-in assigned to ``cache.put_many`` takes
-  the wall time right after the put minus ``"ts"``; **publish -> durable**: a
-  stand-in for ``ingest.history`` wraps each message's ``on_durable`` (the PUBACK
-  callback, run after the commit);
+- **latency publish -> queryable**, per value: a stand-in assigned to
+  ``cache.put_many`` takes the wall time right after the put minus ``"ts"``;
+  **publish -> durable**: a stand-in for ``ingest.history`` wraps each message's
+  ``on_durable`` (the PUBACK callback, run after the commit);
 - CPU of this process (paho's thread, the history writer, the event loop), of
   the broker and of the publisher, from /proc.
 
@@ -42,12 +60,13 @@ reported.
 **Baseline**, same run, a fresh broker, the same publisher and steps: a bare paho v2
 subscriber (MQTT 5, the same Receive Maximum as graphtwin, QoS 1 subscriptions to
 the same topics, paho's automatic PUBACK) whose ``on_message`` only ``json.loads``
-the payload and counts (it also takes the latency from ``"ts"``). The ratio is
-graphtwin's highest sustained rate / the bare one's.
+the payload and takes out its N values, counting them (it also takes the latency
+from ``"ts"``). The ratio is graphtwin's highest sustained rate / the bare one's.
 
-    python bench/bench_mqtt_ingest.py            # 1,000 topics; 2k-30k values/s; ~2-3 min
-    python bench/bench_mqtt_ingest.py --quick    # 200 topics; 2k and 5k values/s; ~30 s
-    python bench/bench_mqtt_ingest.py --rates 5000,20000 --seconds 10
+    python bench/bench_mqtt_ingest.py            # N=1 and N=10, 125 machines; ~3.5-5 min
+    python bench/bench_mqtt_ingest.py --quick    # N=1, 200 topics; 2k and 5k values/s; ~30 s
+    python bench/bench_mqtt_ingest.py --quick --values-per-message 10   # 10k, 25k values/s
+    python bench/bench_mqtt_ingest.py --values-per-message 10 --rates 20000,40000
 """
 
 from __future__ import annotations
@@ -94,24 +113,30 @@ SUSTAINED_DRAIN_S = 1.0
 SAMPLE_EVERY = 0.25
 MAX_INFLIGHT = 60_000  # MQTT packet ids are 16 bits
 
-FULL = {
+# "rates": values/s with one value a message; "message_rates": messages/s with N > 1
+# (the steps are N x those values/s). "max_seconds" caps the whole run, all N.
+FULL: dict[str, Any] = {
     "machines": 125,
     "rates": (2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 15_000, 20_000, 30_000),
+    "message_rates": (1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000, 6_000, 8_000),
     "seconds": 6.0,
     "drain": 6.0,
     "warm": 3.0,
-    "max_seconds": 240.0,
+    "max_seconds": 270.0,
 }
-QUICK = {
+QUICK: dict[str, Any] = {
     "machines": 25,
     "rates": (2_000, 5_000),
+    "message_rates": (1_000, 2_500),
     "seconds": 2.5,
     "drain": 2.5,
     "warm": 1.0,
     "max_seconds": 40.0,
 }
+FULL_VALUES_PER_MESSAGE = (1, 10)  # without --values-per-message; --quick runs N=1
 
-# Bound properties of every machine and the JSON value each one is published with.
+# One value a message: bound properties of every machine, a topic each, and the JSON
+# value each one is published with.
 PROPERTIES = {
     "cycleTime": "float",
     "temperature": "float",
@@ -121,6 +146,27 @@ PROPERTIES = {
     "totalCount": "int",
     "goodCount": "int",
     "machineState": "str",
+}
+
+# N values a message: one JSON object per machine with the first N of these as keys,
+# each bound to the property of that name (decimal and integer properties of
+# graphtwin-core.ttl: the measured ones, then figures a controller reports as well).
+RECORD_PROPERTIES = {
+    "temperature": "float",
+    "vibrationVelocity": "float",
+    "activePower": "float",
+    "energyConsumed": "float",
+    "cycleTime": "float",
+    "totalCount": "int",
+    "goodCount": "int",
+    "operatingHours": "float",
+    "speedSetpoint": "float",
+    "idealCycleTime": "float",
+    "mtbf": "float",
+    "mttr": "float",
+    "maintenanceInterval": "float",
+    "ratedPower": "float",
+    "ratedVoltage": "float",
 }
 
 
@@ -211,9 +257,12 @@ def _string(text: str) -> bytes:
     return len(raw).to_bytes(2, "big") + raw
 
 
-def payload(value: str, ts: str) -> bytes:
-    """The JSON every topic carries: ``{"value": <value>, "ts": "<ISO 8601>"}``."""
-    return b'{"value": ' + value.encode() + b', "ts": "' + ts.encode() + b'"}'
+def payload(ts: str, values: Sequence[tuple[str, str]]) -> bytes:
+    """The JSON a topic carries: ``{"ts": "<ISO 8601>", "<key>": <value>, ...}`` from
+    (key, JSON value) pairs: ``"value"`` alone with one value a message, else a key
+    per property."""
+    fields = b"".join(b', "' + key.encode() + b'": ' + value.encode() for key, value in values)
+    return b'{"ts": "' + ts.encode() + b'"' + fields + b"}"
 
 
 def publish_packet(topic: bytes, packet_id: int, body: bytes) -> bytes:
@@ -297,17 +346,22 @@ class RawPublisher:
 def publish(
     port: int,
     topics: Sequence[str],
-    kinds: Sequence[str],
+    fields: Sequence[Sequence[tuple[str, str, str]]],
     rate: float,
     seconds: float,
     sent_counter: Any,
     *,
     total: int | None = None,
 ) -> dict[str, Any]:
-    """Publish round-robin over ``topics`` at ``rate`` for ``seconds`` (or ``total``
-    messages, one per topic and round). Returns what was sent, when, and acked."""
+    """Publish round-robin over ``topics`` at ``rate`` values/s for ``seconds`` (or
+    ``total`` messages, one per topic and round); a topic's message carries its
+    ``fields`` (JSON key, property, kind), the same number on every topic. Returns
+    what was sent and acked (values; ``messages`` too) and when."""
     topic_bytes = [_string(t) for t in topics]
     n_topics = len(topics)
+    per_message = len(fields[0])
+    keys = [[(key, kind) for key, _prop, kind in f] for f in fields]
+    rate = rate / per_message  # messages/s from here on
     wanted = total if total is not None else int(rate * seconds)
     client = RawPublisher(port, f"bench-publisher-{os.getpid()}-{time.monotonic_ns()}")
     cpu0 = own_cpu_seconds()
@@ -335,11 +389,15 @@ def publish(
                 seq = sent + j
                 index = seq % n_topics
                 ts = datetime.fromtimestamp(base + j * 1e-6, UTC).isoformat()
-                body = payload(_value(kinds[index], seq // n_topics), ts)
+                cycle = seq // n_topics
+                values = [
+                    (key, _value(kind, cycle + k)) for k, (key, kind) in enumerate(keys[index])
+                ]
+                body = payload(ts, values)
                 chunk.append(publish_packet(topic_bytes[index], seq % 65535 + 1, body))
             client.sock.sendall(b"".join(chunk))
             sent += n
-            sent_counter.value = sent
+            sent_counter.value = sent * per_message
         elapsed = time.perf_counter() - start
         ack_deadline = time.monotonic() + 30
         while client.acked < sent and time.monotonic() < ack_deadline:
@@ -348,9 +406,10 @@ def publish(
     finally:
         client.close()
     return {
-        "sent": sent,
+        "sent": sent * per_message,
+        "messages": sent,
         "seconds": elapsed,
-        "acked": client.acked,
+        "acked": client.acked * per_message,
         "acked_after": acked_after,
         "stalls": stalled,
         "cpu": own_cpu_seconds() - cpu0,
@@ -358,7 +417,7 @@ def publish(
 
 
 def publisher_main(
-    conn: Any, topics: list[str], kinds: list[str], sent_counter: Any
+    conn: Any, topics: list[str], fields: list[Any], sent_counter: Any
 ) -> None:  # pragma: no cover - runs in the spawned process
     """Serve ``("run", port, rate, seconds)`` / ``("each", port)`` until ``None``."""
     while True:
@@ -367,26 +426,28 @@ def publisher_main(
             return
         try:
             if command[0] == "each":
+                rate = 5_000.0 * len(fields[0])  # 5,000 messages/s
                 result = publish(
-                    command[1], topics, kinds, 5_000.0, 0.0, sent_counter, total=len(topics)
+                    command[1], topics, fields, rate, 0.0, sent_counter, total=len(topics)
                 )
             else:
                 _, port, rate, seconds = command
-                result = publish(port, topics, kinds, rate, seconds, sent_counter)
+                result = publish(port, topics, fields, rate, seconds, sent_counter)
         except Exception as exc:  # noqa: BLE001 - reported to the parent
             result = {"error": f"{type(exc).__name__}: {exc}"}
         conn.send(result)
 
 
 class Publisher:
-    """The publisher process, driven step by step from the parent."""
+    """The publisher process, driven step by step from the parent; ``sent`` counts
+    values."""
 
-    def __init__(self, topics: list[str], kinds: list[str]) -> None:
+    def __init__(self, topics: list[str], fields: list[Any]) -> None:
         ctx = mp.get_context("spawn")
         self.sent = ctx.Value("q", 0, lock=False)
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=publisher_main, args=(child, topics, kinds, self.sent), daemon=True
+            target=publisher_main, args=(child, topics, fields, self.sent), daemon=True
         )
         self.process.start()
         child.close()
@@ -472,9 +533,11 @@ class HistoryProbe:
 
 
 class BareSubscriber:
-    """paho v2, MQTT 5, QoS 1, automatic PUBACK; ``on_message`` only parses the JSON."""
+    """paho v2, MQTT 5, QoS 1, automatic PUBACK; ``on_message`` only parses the JSON
+    and takes out the values (``keys``: the JSON keys of each topic); ``received``
+    counts values."""
 
-    def __init__(self, port: int, topics: Sequence[str]) -> None:
+    def __init__(self, port: int, topics: Sequence[str], keys: Sequence[Sequence[str]]) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
@@ -486,6 +549,7 @@ class BareSubscriber:
         self.latencies: list[float] = []
         self.subscribed = threading.Event()
         self._topics = list(topics)
+        self._keys = {topic: tuple(k) for topic, k in zip(topics, keys, strict=True)}
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"bench-bare-{os.getpid()}",
@@ -512,7 +576,10 @@ class BareSubscriber:
 
     def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
         document = json.loads(msg.payload)
-        self.received += 1
+        values = [document[key] for key in self._keys[msg.topic]]
+        self.received += len(values)
+        # One latency a message: its values share "ts" and arrive together, so the
+        # (nearest-rank) percentiles per value are the same.
         self.latencies.append(time.time() - datetime.fromisoformat(document["ts"]).timestamp())
 
     def stop(self) -> None:
@@ -592,7 +659,7 @@ async def run_step(
         samples.append((t, publisher.sent.value, subject.cached() - cached0, durable))
         result = publisher.result()
     done_at = time.perf_counter() - start  # the publisher's last PUBACK (roughly)
-    sent = result["sent"]
+    sent = result["sent"]  # values
     window = result["seconds"]
     # What had arrived when publishing stopped (interpolated between samples).
     at_stop = _at(samples, window)
@@ -623,7 +690,9 @@ async def run_step(
     out = {
         "offered": rate,
         "sent": sent,
+        "messages": result["messages"],
         "published_per_s": sent / window if window else float("nan"),
+        "messages_per_s": result["messages"] / window if window else float("nan"),
         "window_s": window,
         "publisher_stalls": result["stalls"],
         "acked": result["acked"],
@@ -728,18 +797,28 @@ async def run_steps(
 
 
 async def warm_up(
-    publisher: Publisher, port: int, taken: Callable[[], int], topics: int, timeout: float
+    publisher: Publisher,
+    port: int,
+    taken: Callable[[], int],
+    values: int,
+    timeout: float,
+    durable: Callable[[], int] | None = None,
 ) -> float:
-    """Every topic once (subscriptions live, history series created); seconds taken."""
+    """Every topic once (subscriptions live, history series created), ``values`` in
+    all, taken and (``durable``) committed, so that none is counted in the first
+    step; seconds taken."""
     before = taken()
+    durable_before = durable() if durable else 0
     start = time.perf_counter()
     publisher.begin(("each", port))
     while publisher.result() is None:
         await asyncio.sleep(0.05)
-    while taken() - before < topics:
+    while taken() - before < values or (durable and durable() - durable_before < values):
         if time.perf_counter() - start > timeout:
+            committed = f", {durable() - durable_before} committed" if durable else ""
             raise RuntimeError(
-                f"warm-up: {taken() - before} of {topics} values arrived in {timeout:.0f}s"
+                f"warm-up: {taken() - before} of {values} values arrived{committed} in "
+                f"{timeout:.0f}s"
             )
         await asyncio.sleep(0.02)
     return time.perf_counter() - start
@@ -753,43 +832,62 @@ class Plant:
     graph: Any
     machines: list[Any]  # DemoMachine, sorted by key
     topics: list[str]
-    kinds: list[str]
+    owners: list[Any]  # the machine of each topic
+    fields: list[tuple[tuple[str, str, str], ...]]  # per topic: (JSON key, property, kind)
+    values_per_message: int
+
+    @property
+    def values(self) -> int:
+        """Bindings, and values in one message on every topic."""
+        return len(self.topics) * self.values_per_message
 
 
-def make_plant(machines: int) -> Plant:
+def make_plant(machines: int, values_per_message: int = 1) -> Plant:
+    """A topic per machine and property with one value a message; one topic per
+    machine (``plant/<key>``) with the first N ``RECORD_PROPERTIES`` with N > 1."""
     from graphtwin.demo.opcua_server import demo_machines
     from graphtwin.demo.plant import generate_plant
 
+    if not 1 <= values_per_message <= len(RECORD_PROPERTIES):
+        raise ValueError(f"values per message: 1..{len(RECORD_PROPERTIES)}")
     graph = generate_plant(machines)
     listed = demo_machines(graph)
-    topics, kinds = [], []
+    topics: list[str] = []
+    owners: list[Any] = []
+    fields: list[tuple[tuple[str, str, str], ...]] = []
+    record = tuple((p, p, kind) for p, kind in RECORD_PROPERTIES.items())[:values_per_message]
     for machine in listed:
-        for prop, kind in PROPERTIES.items():
-            topics.append(f"bench/{machine.key}/{prop}")
-            kinds.append(kind)
-    return Plant(graph, listed, topics, kinds)
+        if values_per_message == 1:
+            for prop, kind in PROPERTIES.items():
+                topics.append(f"bench/{machine.key}/{prop}")
+                owners.append(machine)
+                fields.append((("value", prop, kind),))
+        else:
+            topics.append(f"plant/{machine.key}")
+            owners.append(machine)
+            fields.append(record)
+    return Plant(graph, listed, topics, owners, fields, values_per_message)
 
 
 def mqtt_bindings(plant: Plant, broker: str) -> Any:
-    """One gtb:MqttBinding per (machine, property): JSON with "value" and "ts"."""
+    """One gtb:MqttBinding per (machine, property): JSON, ``valuePath`` its key in the
+    topic's object ("value" with one value a message), ``timestampPath "ts"``."""
     from rdflib import RDF, XSD, Graph, Literal, URIRef
 
     from graphtwin.semantics.vocab import GT, GTB
 
     graph = Graph()
-    index = 0
-    for machine in plant.machines:
-        for prop in PROPERTIES:
+    for topic, machine, fields in zip(plant.topics, plant.owners, plant.fields, strict=True):
+        for key, prop, _kind in fields:
             node = URIRef(f"{machine.iri}/bindings/bench-{prop}")
             graph.add((node, RDF.type, GTB.MqttBinding))
             graph.add((node, GTB.asset, URIRef(machine.iri)))
             graph.add((node, GTB.property, GT[prop]))
             graph.add((node, GTB.broker, Literal(broker, datatype=XSD.anyURI)))
-            graph.add((node, GTB.topic, Literal(plant.topics[index])))
+            graph.add((node, GTB.topic, Literal(topic)))
             graph.add((node, GTB.payloadFormat, Literal("json")))
-            graph.add((node, GTB.valuePath, Literal("value")))
+            graph.add((node, GTB.valuePath, Literal(key)))
             graph.add((node, GTB.timestampPath, Literal("ts")))
-            index += 1
     return graph
 
 
@@ -867,7 +965,12 @@ async def measure_graphtwin(
         out["live_start_s"] = time.perf_counter() - start
         out["bound"] = len(live.by_key)
         out["warm_up_s"] = await warm_up(
-            publisher, broker.port, lambda: live.ingest.accepted, len(plant.topics), timeout=20
+            publisher,
+            broker.port,
+            lambda: live.ingest.accepted,
+            plant.values,
+            timeout=20,
+            durable=lambda: _history_done(history),
         )
 
         def reset() -> None:
@@ -898,10 +1001,11 @@ async def bare_phase(
     plant: Plant, broker: Broker, publisher: Publisher, cfg: dict[str, Any], deadline: Deadline
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    bare = await asyncio.to_thread(BareSubscriber, broker.port, plant.topics)
+    keys = [[key for key, _prop, _kind in f] for f in plant.fields]
+    bare = await asyncio.to_thread(BareSubscriber, broker.port, plant.topics, keys)
     try:
         out["warm_up_s"] = await warm_up(
-            publisher, broker.port, lambda: bare.received, len(plant.topics), timeout=20
+            publisher, broker.port, lambda: bare.received, plant.values, timeout=20
         )
 
         def reset() -> None:
@@ -924,7 +1028,7 @@ async def bare_phase(
 # -- report ------------------------------------------------------------------------------
 
 
-def _step_rows(steps: Sequence[dict[str, Any]], durable: bool) -> list[list[Any]]:
+def _step_rows(steps: Sequence[dict[str, Any]], durable: bool, per_message: int) -> list[list[Any]]:
     rows = []
     for s in steps:
         if "skipped" in s:
@@ -932,6 +1036,7 @@ def _step_rows(steps: Sequence[dict[str, Any]], durable: bool) -> list[list[Any]
         cpu = s["cpu"]
         row = [
             f"{s['offered']:,}/s",
+            round(s["offered"] / per_message),
             s["published_per_s"],
             s["cache_per_s"],
         ]
@@ -959,28 +1064,44 @@ def _step_rows(steps: Sequence[dict[str, Any]], durable: bool) -> list[list[Any]
     return rows
 
 
+def _layout(cfg: dict[str, Any]) -> str:
+    n = cfg.get("values_per_message", 1)
+    if n == 1:
+        return (
+            f"N=1 value a message: {cfg['topics']:,} topics = {cfg['machines']:,} machines x "
+            f"{len(PROPERTIES)} properties"
+        )
+    return (
+        f"N={n} values a message: {cfg['topics']:,} topics = {cfg['machines']:,} machines, "
+        f"one JSON object of {n} values each, {n} bindings per topic"
+    )
+
+
 def report(out: dict[str, Any]) -> None:
+    """The tables of one N (values a message)."""
     gt = out.get("graphtwin", {})
     bare = out.get("bare", {})
     cfg = out["config"]
+    n = cfg.get("values_per_message", 1)
     print_table(
-        f"Setup ({gt.get('engine', '?')}; {cfg['topics']:,} topics = {cfg['machines']:,} "
-        f"machines x {len(PROPERTIES)} properties; each step publishes {cfg['seconds']:.0f} s)",
+        f"Setup ({gt.get('engine', '?')}; {_layout(cfg)}; each step publishes "
+        f"{cfg['seconds']:.0f} s)",
         ["phase", "seconds"],
         [
             ["engine start", gt.get("engine_start_s")],
             [f"import plant ({cfg['machines']:,} machines)", gt.get("import_plant_s")],
             [f"import {gt.get('bindings', 0):,} MQTT bindings", gt.get("import_bindings_s")],
             ["live.start() until connected", gt.get("live_start_s")],
-            ["graphtwin warm-up: every topic once, all in cache", gt.get("warm_up_s")],
+            ["graphtwin warm-up: every topic once, all in cache and history", gt.get("warm_up_s")],
             ["bare warm-up: every topic once, all received", bare.get("warm_up_s")],
         ],
     )
     headers = [
-        "offered",
-        "published/s",
-        "into cache/s",
-        "durable/s",
+        "offered values/s",
+        "offered msgs/s",
+        "published values/s",
+        "into cache values/s",
+        "durable values/s",
         "backlog at stop",
         "backlog slope/s",
         "drain cache s",
@@ -1005,21 +1126,23 @@ def report(out: dict[str, Any]) -> None:
             )
     if gt.get("steps"):
         print_table(
-            "graphtwin: publisher -> Mosquitto -> MqttAdapter -> live cache + SQLite history "
-            "(latency: publish -> in cache / -> committed, PUBACK sent)",
+            f"graphtwin, N={n}: publisher -> Mosquitto -> MqttAdapter -> live cache + SQLite "
+            "history (backlog in values; latency per value: publish -> in cache / -> "
+            "committed, PUBACK sent)",
             headers,
-            _step_rows(gt["steps"], durable=True),
+            _step_rows(gt["steps"], durable=True, per_message=n),
         )
     bare_headers = [
         h for h in headers if "durable" not in h and "history" not in h and "engine" not in h
     ]
-    bare_headers[2] = "received/s"
-    bare_headers[5] = "drain s"
+    bare_headers[3] = "received values/s"
+    bare_headers[6] = "drain s"
     if bare.get("steps"):
         print_table(
-            "baseline: bare paho subscriber (json.loads only), fresh broker, same publisher",
+            f"baseline, N={n}: bare paho subscriber (json.loads, takes out the {n} "
+            f"value{'s' * (n > 1)}), fresh broker, same publisher",
             bare_headers,
-            _step_rows(bare["steps"], durable=False),
+            _step_rows(bare["steps"], durable=False, per_message=n),
         )
     ratio_rows = []
     bare_by_rate = {s["offered"]: s for s in bare.get("steps", []) if "skipped" not in s}
@@ -1030,6 +1153,7 @@ def report(out: dict[str, Any]) -> None:
         ratio_rows.append(
             [
                 f"{s['offered']:,}/s",
+                round(s["offered"] / n),
                 s["cache_per_s"],
                 b["cache_per_s"],
                 s["cache_per_s"] / b["cache_per_s"] if b["cache_per_s"] else None,
@@ -1039,20 +1163,29 @@ def report(out: dict[str, Any]) -> None:
         )
     if ratio_rows:
         print_table(
-            "graphtwin / bare, per step",
-            ["offered", "graphtwin/s", "bare/s", "ratio", "graphtwin p99 ms", "bare p99 ms"],
+            f"graphtwin / bare, N={n}, per step",
+            [
+                "offered values/s",
+                "offered msgs/s",
+                "graphtwin values/s",
+                "bare values/s",
+                "ratio",
+                "graphtwin p99 ms",
+                "bare p99 ms",
+            ],
             ratio_rows,
         )
     summary = verdict(gt.get("steps", []), bare.get("steps", []), cfg["rates"])
     print()
     print(
-        f"highest sustained: graphtwin {fmt_rate(summary['graphtwin_sustained'])}, bare paho "
-        f"{fmt_rate(summary['bare_sustained'])} (steps "
+        f"N={n}: highest sustained: graphtwin {fmt_rate(summary['graphtwin_sustained'], n)}, "
+        f"bare paho {fmt_rate(summary['bare_sustained'], n)} (steps "
         f"{', '.join(f'{r:,}' for r in cfg['rates'])} values/s)"
     )
     print(
         f"peak throughput (best 'into cache' / 'received' of any step): graphtwin "
-        f"{summary['graphtwin_peak']:,.0f}/s, bare paho {summary['bare_peak']:,.0f}/s"
+        f"{summary['graphtwin_peak']:,.0f} values/s, bare paho {summary['bare_peak']:,.0f} "
+        "values/s"
     )
     target = summary["graphtwin_sustained"] or 0
     ratio = summary["sustained_ratio"]
@@ -1102,25 +1235,49 @@ def verdict(
     }
 
 
-def fmt_rate(rate: int | None) -> str:
-    return "none of the steps" if rate is None else f"{rate:,} values/s"
+def fmt_rate(rate: int | None, per_message: int = 1) -> str:
+    if rate is None:
+        return "none of the steps"
+    return f"{rate:,} values/s ({rate / per_message:,.0f} msgs/s)"
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> None:
+    """One line per N: highest sustained graphtwin vs bare, their ratio, the targets."""
+    print()
+    print("summary, highest sustained step (msgs/s = values/s / N):")
+    for out in runs:
+        n = out["config"].get("values_per_message", 1)
+        v = out["verdict"]
+        best = v["graphtwin_sustained"] or 0
+        ratio = v["sustained_ratio"]
+        bound = ", an upper bound" * v["bare_took_every_step"]
+        print(
+            f"  N={n}: graphtwin {fmt_rate(v['graphtwin_sustained'], n)}, bare paho "
+            f"{fmt_rate(v['bare_sustained'], n)}; ratio {fmt(ratio)}{bound} (target >= "
+            f"{TARGET_RATIO}: "
+            + ("-" if ratio != ratio else ("meets" if ratio >= TARGET_RATIO else "misses"))
+            + f"); graphtwin >= {TARGET_RATE:,} values/s: "
+            + ("meets" if best >= TARGET_RATE else "misses")
+        )
 
 
 # -- main ----------------------------------------------------------------------------------
 
 
 async def run(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Both phases for one N (``cfg["values_per_message"]``)."""
     deadline = Deadline(cfg["max_seconds"])
-    plant = make_plant(cfg["machines"])
+    plant = make_plant(cfg["machines"], cfg["values_per_message"])
     out: dict[str, Any] = {
         "config": {
             **{k: v for k, v in cfg.items() if k != "rates"},
             "rates": list(cfg["rates"]),
             "topics": len(plant.topics),
+            "bindings": plant.values,
             "publish_qos": 1,
         }
     }
-    publisher = Publisher(plant.topics, plant.kinds)
+    publisher = Publisher(plant.topics, plant.fields)
     try:
         with temp_data_dir("graphtwin-bench-broker-") as broker_dir:
             with Broker(broker_dir / "graphtwin") as broker:
@@ -1133,32 +1290,73 @@ async def run(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def step_rates(cfg: dict[str, Any], values_per_message: int) -> tuple[int, ...]:
+    """The offered steps in values/s: ``rates`` with one value a message, N x
+    ``message_rates`` with N."""
+    if values_per_message == 1:
+        return tuple(cfg["rates"])
+    return tuple(m * values_per_message for m in cfg["message_rates"])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = base_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", help="comma-separated offered rates, values/s")
+    parser.add_argument("--rates", help="comma-separated offered rates, values/s (every N)")
     parser.add_argument("--seconds", type=float, help="publishing time per step")
     parser.add_argument(
-        "--machines", type=int, help=f"bound machines ({len(PROPERTIES)} topics each)"
+        "--machines",
+        type=int,
+        help=f"bound machines ({len(PROPERTIES)} topics each with N=1, one with N>1)",
+    )
+    parser.add_argument(
+        "--values-per-message",
+        type=int,
+        metavar="N",
+        help=f"values in each JSON message, 1..{len(RECORD_PROPERTIES)} (default 1; the "
+        f"full run without it runs N={' and N='.join(map(str, FULL_VALUES_PER_MESSAGE))})",
     )
     parser.add_argument("--max-seconds", type=float, help="wall-clock cap for the whole run")
     args = parser.parse_args(argv)
+    if args.values_per_message is not None:
+        counts: tuple[int, ...] = (args.values_per_message,)
+        if not 1 <= args.values_per_message <= len(RECORD_PROPERTIES):
+            parser.error(f"--values-per-message: 1..{len(RECORD_PROPERTIES)}")
+    else:
+        counts = (1,) if args.quick else FULL_VALUES_PER_MESSAGE
     cfg = dict(QUICK if args.quick else FULL)
+    rates = None
     if args.rates:
-        cfg["rates"] = tuple(int(r) for r in args.rates.split(",") if r.strip())
+        rates = tuple(int(r) for r in args.rates.split(",") if r.strip())
     for name in ("seconds", "machines", "max_seconds"):
         if getattr(args, name) is not None:
             cfg[name] = getattr(args, name)
     print(
-        f"bench_mqtt_ingest: {machine_summary()}; {cfg['machines'] * len(PROPERTIES):,} topics, "
-        f"steps {', '.join(f'{r:,}' for r in cfg['rates'])} values/s x {cfg['seconds']:.0f} s, "
+        f"bench_mqtt_ingest: {machine_summary()}; {cfg['machines']:,} machines, "
+        f"N={', N='.join(map(str, counts))} values a message, {cfg['seconds']:.0f} s a step, "
         f"cap {cfg['max_seconds']:.0f}s",
         flush=True,
     )
-    out = asyncio.run(run(cfg))
-    gt_steps = out.get("graphtwin", {}).get("steps", [])
-    out["verdict"] = verdict(gt_steps, out.get("bare", {}).get("steps", []), cfg["rates"])
-    report(out)
-    write_json(args.json, out)
+    total = Deadline(cfg["max_seconds"])
+    runs = []
+    for i, n in enumerate(counts):
+        mode = {k: v for k, v in cfg.items() if k != "message_rates"}
+        mode["values_per_message"] = n
+        mode["rates"] = rates or step_rates(cfg, n)
+        # An equal share of what is left: a mode that finishes early leaves its rest.
+        mode["max_seconds"] = total.left() / (len(counts) - i)
+        topics = cfg["machines"] * (len(PROPERTIES) if n == 1 else 1)
+        print(
+            f"\nN={n}: {topics:,} topics, {topics * n:,} bindings, steps "
+            f"{', '.join(f'{r:,}' for r in mode['rates'])} values/s x {cfg['seconds']:.0f} s, "
+            f"cap {mode['max_seconds']:.0f}s",
+            flush=True,
+        )
+        out = asyncio.run(run(mode))
+        gt_steps = out.get("graphtwin", {}).get("steps", [])
+        out["verdict"] = verdict(gt_steps, out.get("bare", {}).get("steps", []), mode["rates"])
+        report(out)
+        runs.append(out)
+    summarize(runs)
+    write_json(args.json, {"runs": runs})
 
 
 if __name__ == "__main__":

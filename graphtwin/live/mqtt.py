@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -239,11 +240,12 @@ class MqttAdapter:
                     self.ingest.refuse(binding.iri, f"{topic}: {exc}")
                 return []
         out = []
+        times: dict[str, datetime] = {}
         for binding in bindings:
             source = binding.source
             assert isinstance(source, MqttSource)
             try:
-                raw, stamp = decode(payload, source, document)
+                raw, stamp = decode(payload, source, document, times)
             except PayloadRefused as exc:
                 self.ingest.refuse(binding.iri, f"{topic}: {exc}")
                 continue

@@ -71,18 +71,30 @@ def parse_json(payload: bytes) -> Any:
         raise PayloadRefused(f"invalid JSON: {exc}") from None
 
 
-def decode(payload: bytes, source: MqttSource, document: Any = None) -> tuple[Any, datetime | None]:
+def decode(
+    payload: bytes,
+    source: MqttSource,
+    document: Any = None,
+    times: dict[str, datetime] | None = None,
+) -> tuple[Any, datetime | None]:
     """(raw value, source time or None) for one message on a binding.
 
-    ``document`` is the already parsed JSON when several bindings share a topic.
+    ``document`` is the already parsed JSON and ``times`` the timestamps already
+    parsed from it, by path, when several bindings share a topic (one JSON object
+    per machine carries many values and one timestamp).
     """
     if source.payload_format == "json":
         if document is None:
             document = parse_json(payload)
         value = select(document, source.value_path or "value")
         stamp = None
-        if source.timestamp_path:
-            stamp = parse_time(select(document, source.timestamp_path))
+        path = source.timestamp_path
+        if path:
+            stamp = times.get(path) if times is not None else None
+            if stamp is None:
+                stamp = parse_time(select(document, path))
+                if times is not None:
+                    times[path] = stamp
         if isinstance(value, (dict, list)):
             raise PayloadRefused(f"value at {source.value_path!r} is not a scalar")
         return value, stamp
