@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 
+from graphtwin.aas.service import AasService
 from graphtwin.api.app import AppState, create_app
 from graphtwin.api.context import Services
 from graphtwin.auth.principal import Authorizer
@@ -71,7 +72,12 @@ def build_services(settings: Settings, store: GraphStore) -> Services:
         policy=policy,
         max_upload_bytes=settings.max_upload_bytes,
     )
-    return Services(twins=twins, ontology=ontology, authorizer=Authorizer())
+    return Services(
+        twins=twins,
+        ontology=ontology,
+        authorizer=Authorizer(),
+        aas=AasService.from_settings(twins, settings),
+    )
 
 
 async def load_demo(twins: TwinService) -> bool:
@@ -120,6 +126,8 @@ def build_live(settings: Settings, services: Services) -> Services:
         default_broker=settings.mqtt_url,
         flush_interval=settings.flush_interval,
     )
+    if services.aas is not None:
+        services.aas.live = live  # bound AAS Properties show live values
     return replace(services, live=live, history=history)
 
 

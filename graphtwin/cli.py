@@ -201,5 +201,97 @@ def ontology_list(ctx: click.Context, properties: bool) -> None:
         show(root, 0)
 
 
+@cli.group()
+def aas() -> None:
+    """Asset Administration Shells (AAS v3.0): import and export."""
+
+
+def _links(values: tuple[str, ...]) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for value in values:
+        shell_id, sep, iri = value.rpartition("=")
+        if not sep or not shell_id or not iri:
+            raise click.BadParameter(f"{value!r} is not SHELL_ID=IRI", param_hint="--link")
+        links[shell_id] = iri
+    return links
+
+
+@aas.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", default=None, help="aasx, json or xml (default: by suffix).")
+@click.option(
+    "--link",
+    "links",
+    multiple=True,
+    metavar="SHELL_ID=IRI",
+    help="The asset a shell describes (repeatable); else matched by globalAssetId or "
+    "serial number.",
+)
+@click.option("--replace", is_flag=True, help="Overwrite shells and submodels already stored.")
+@click.pass_context
+def aas_import(
+    ctx: click.Context, file: Path, fmt: str | None, links: tuple[str, ...], replace: bool
+) -> None:
+    """Import an AAS environment (AASX, JSON or XML) as one atomic, validated write."""
+    from graphtwin.aas.service import format_for_filename
+
+    settings: Settings = ctx.find_root().obj
+    link = _links(links)
+
+    async def work(runtime: Runtime) -> None:
+        service = runtime.services.aas
+        if service is None:  # pragma: no cover - bootstrap always builds it
+            raise click.ClickException("the AAS service is not available")
+        try:
+            kind = fmt or format_for_filename(file.name)
+        except TwinError as error:
+            raise click.BadParameter(error.message, param_hint="--format") from error
+        result = await service.import_bytes(file.read_bytes(), kind, link=link, replace=replace)
+        unchanged = f" ({len(result.unchanged)} unchanged)" if result.unchanged else ""
+        click.echo(
+            f"{file}: {len(result.shells)} shells, {len(result.submodels)} submodels, "
+            f"{len(result.concept_descriptions)} concept descriptions{unchanged}, "
+            f"{result.files} supplementary files; {len(result.write.created)} created, "
+            f"{len(result.write.updated)} updated",
+            err=True,
+        )
+        for shell_id, match in sorted(result.linked.items()):
+            click.echo(f"  linked {shell_id} -> {match.asset} (by {match.by})", err=True)
+        for shell_id, why in sorted(result.unlinked.items()):
+            click.echo(f"  unlinked {shell_id}: {why}", err=True)
+
+    _run(settings, work)
+
+
+@aas.command("export")
+@click.argument("iri")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["aasx", "json", "xml"], case_sensitive=False),
+    default="aasx",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File (default stdout).")
+@click.pass_context
+def aas_export(ctx: click.Context, iri: str, fmt: str, output: Path | None) -> None:
+    """Export an asset (a site, line, machine, ...) and its parts as an AAS environment."""
+    settings: Settings = ctx.find_root().obj
+
+    async def work(runtime: Runtime) -> bytes:
+        service = runtime.services.aas
+        if service is None:  # pragma: no cover - bootstrap always builds it
+            raise click.ClickException("the AAS service is not available")
+        return await service.export(iri, fmt)
+
+    data = _run(settings, work)
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
 def main() -> None:
     cli()

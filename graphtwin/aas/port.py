@@ -3,6 +3,11 @@
 Implemented over the twin graph by ``graphtwin.aas.service.AasService``; any
 object store with the same methods serves too (tests use basyx's DictObjectStore
 through ``StoreReadModel``).
+
+The objects returned may be shared between readers (``AasService`` caches decoded
+documents): serialize them, do not change them. ``AasService`` also answers
+``live_key(submodel_id, id_short_path)``: the (asset, property) that feeds a bound
+Property (docs/aas.md, "Bound Properties").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /readyz."""
+"""The Starlette application: /graphql, /healthz, /readyz and the AAS API (/api/v3.0)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http.ides import GraphQL_IDE
 
+from graphtwin.api.aas_rest import MOUNT_PATH as AAS_API_PATH
+from graphtwin.api.aas_rest import aas_api
 from graphtwin.api.context import Services, TwinContext
 from graphtwin.api.loaders import build_loaders
+from graphtwin.api.principals import request_principal
 from graphtwin.api.schema import build_schema
-from graphtwin.auth.principal import ANONYMOUS_ADMIN
 from graphtwin.config import Settings
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,8 @@ class TwinGraphQL(GraphQL[TwinContext, None]):
         if services is None:
             raise RuntimeError("graphtwin services are not started")
         return TwinContext(
-            # One principal for now; the authorization seam is already in place.
-            principal=ANONYMOUS_ADMIN,
+            # The same principal the AAS API uses; the authorization seam is in place.
+            principal=request_principal(request),
             services=services,
             loaders=build_loaders(services.twins.queries),
             request=request,
@@ -141,6 +143,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             # Subscriptions (graphql-transport-ws) on the same path.
             WebSocketRoute("/graphql", graphql),
+            Mount(AAS_API_PATH, app=aas_api(lambda: state.services)),
         ],
         lifespan=lifespan,
     )

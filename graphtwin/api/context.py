@@ -7,6 +7,7 @@ from typing import Any
 
 from strawberry.types import Info
 
+from graphtwin.aas.service import AasService
 from graphtwin.api.loaders import Loaders
 from graphtwin.auth.principal import Authorizer, Principal
 from graphtwin.history.port import HistoryStore
@@ -25,6 +26,8 @@ class Services:
     # Live data (None when the server runs without it, e.g. some CLI commands).
     live: LiveRuntime | None = None
     history: HistoryStore | None = None
+    # Asset Administration Shells: import, export, the read model of the AAS API.
+    aas: AasService | None = None
 
 
 @dataclass

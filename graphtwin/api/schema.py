@@ -19,6 +19,8 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from graphtwin.api.aas.mutations import AasMutation
+from graphtwin.api.aas.queries import AasQuery
 from graphtwin.api.assets.mutations import AssetMutation
 from graphtwin.api.assets.queries import AssetQuery
 from graphtwin.api.live.mutations import LiveMutation
@@ -31,12 +33,12 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(AssetQuery, OntologyQuery, LiveQuery):
+class Query(AssetQuery, OntologyQuery, LiveQuery, AasQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutation, LiveMutation):
+class Mutation(AssetMutation, LiveMutation, AasMutation):
     pass
 
 

@@ -217,7 +217,10 @@ needs_mosquitto = pytest.mark.skipif(
 
 def test_mqtt_bench_builds_qos1_publish_packets() -> None:
     bench = _bench("bench_mqtt_ingest")
-    body = bench.payload("1.25", "2026-11-22T10:00:00+00:00")
+    body = bench.payload("2026-11-22T10:00:00+00:00", [("value", "1.25")])
+    record = bench.payload(
+        "2026-11-22T10:00:00+00:00", [("temperature", "1.25"), ("goodCount", "7")]
+    )
 
     packet = bench.publish_packet(bench._string("a/b"), 7, body)
 
@@ -226,6 +229,11 @@ def test_mqtt_bench_builds_qos1_publish_packets() -> None:
     assert packet[2:7] == b"\x00\x03a/b"
     assert packet[7:9] == b"\x00\x07"  # packet id
     assert json.loads(packet[9:]) == {"value": 1.25, "ts": "2026-11-22T10:00:00+00:00"}
+    assert json.loads(record) == {
+        "ts": "2026-11-22T10:00:00+00:00",
+        "temperature": 1.25,
+        "goodCount": 7,
+    }
     assert [bench._varint(n) for n in (0, 127, 128, 16_384)] == [
         b"\x00",
         b"\x7f",
@@ -261,41 +269,58 @@ def test_mqtt_bench_sustained_verdict_and_report(capsys: pytest.CaptureFixture[s
     bare += [{"offered": 4000, "skipped": "time cap"}]
 
     verdict = bench.verdict(gt, bare, (1000, 2000, 4000))
-    bench.report(
-        {
-            "config": {"topics": 16, "machines": 2, "seconds": 1.0, "rates": [1000, 2000, 4000]},
-            "graphtwin": {"engine": "test", "steps": gt},
-            "bare": {"steps": bare},
-        }
-    )
+    out = {
+        "config": {
+            "topics": 2,
+            "machines": 2,
+            "values_per_message": 2,
+            "seconds": 1.0,
+            "rates": [1000, 2000, 4000],
+        },
+        "graphtwin": {"engine": "test", "steps": gt},
+        "bare": {"steps": bare},
+        "verdict": verdict,
+    }
+    bench.report(out)
+    bench.summarize([out])
 
     assert [s["sustained"] for s in gt] == [True, False]
     assert verdict["graphtwin_sustained"] == 1000
     assert verdict["bare_sustained"] == 2000
     assert verdict["sustained_ratio"] == 0.5
     assert verdict["peak_ratio"] == 1500.0 / 1990.0
-    out = capsys.readouterr().out
-    assert "bare paho: skipped 4,000/s (time cap)" in out
-    assert "ratio graphtwin/bare, highest sustained: 0.50" in out
+    text = capsys.readouterr().out
+    assert "bare paho: skipped 4,000/s (time cap)" in text
+    assert "ratio graphtwin/bare, highest sustained: 0.50" in text
+    assert "| 2,000/s          |          1,000 |" in text  # values/s, messages/s
+    assert (
+        "N=2: graphtwin 1,000 values/s (500 msgs/s), bare paho 2,000 values/s (1,000 msgs/s); "
+        "ratio 0.50, an upper bound (target >= 0.5: meets); graphtwin >= 20,000 values/s: misses"
+    ) in text
 
 
 @needs_mosquitto
+@pytest.mark.parametrize("per_message", [1, 2])
 async def test_mqtt_bench_runs_a_tiny_step(
-    graph_store: object, test_settings: object, tmp_path: Path
+    graph_store: object, test_settings: object, tmp_path: Path, per_message: int
 ) -> None:
     """Publisher process, Mosquitto, graphtwin on the session engine and the bare
-    subscriber, one 200 values/s step of 1 s each; no timings asserted."""
+    subscriber, one 200 values/s step of 1 s each, with one value a message (a topic
+    per property) and with two (one JSON object per machine, two bindings on its
+    topic); no timings asserted."""
     from graphtwin.bootstrap import build_services
 
     bench = _bench("bench_mqtt_ingest")
     common = _bench("_common")
-    plant = bench.make_plant(2)
+    plant = bench.make_plant(2, per_message)
     cfg = {"rates": (200,), "seconds": 1.0, "drain": 5.0, "warm": 0.0}
-    publisher = bench.Publisher(plant.topics, plant.kinds)
+    publisher = bench.Publisher(plant.topics, plant.fields)
     try:
         with bench.Broker(tmp_path / "broker-graphtwin") as broker:
             settings = test_settings.with_overrides(  # type: ignore[attr-defined]
-                data_dir=tmp_path / "data", mqtt_url=broker.url, mqtt_client_id="bench-smoke"
+                data_dir=tmp_path / "data",
+                mqtt_url=broker.url,
+                mqtt_client_id=f"bench-smoke-{per_message}",
             )
             services = build_services(settings, graph_store)  # type: ignore[arg-type]
             await services.twins.repository.load_prefixes()
@@ -307,11 +332,15 @@ async def test_mqtt_bench_runs_a_tiny_step(
     finally:
         publisher.stop()
 
-    assert gt["bindings"] == len(plant.topics) == 16
+    # 16 topics x 1 value, or 2 topics (one per machine) x 2 values
+    assert len(plant.topics) == (16 if per_message == 1 else 2)
+    assert gt["bindings"] == plant.values == (16 if per_message == 1 else 4)
     (step,) = gt["steps"]
-    assert step["sent"] == 200
+    assert (step["sent"], step["messages"]) == (200, 200 // per_message)  # values, messages
     assert step["cached_total"] == 200
-    assert gt["history"]["written"] == 16 + 200  # warm-up (every topic once) + the step
+    assert gt["refused"] == 0
+    # warm-up (every topic once) + the step
+    assert gt["history"]["written"] == plant.values + 200
     (bare_step,) = bare["steps"]
     assert bare_step["cached_total"] == bare_step["sent"] == 200
 
@@ -373,8 +402,9 @@ async def test_opcua_bench_runs_on_a_tiny_plant(
 async def test_aas_api_bench_measures_both_apps_in_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The AAS API bench's app (50-element submodel, live overlay) and its bare
-    baseline, driven in-process for a few requests each; no timings asserted."""
+    """The AAS API bench's in-memory app (50-element submodel, live overlay) and its
+    bare baseline, driven in-process for a few requests each; no timings asserted.
+    (Its graph-backed server is the same app over AasService, as the AAS API tests run.)"""
     from types import SimpleNamespace
 
     import httpx
@@ -382,17 +412,18 @@ async def test_aas_api_bench_measures_both_apps_in_process(
     bench = _bench("bench_aas_api")
     results = []
     payloads: dict[str, object] = {}
-    for kind in ("graphtwin", "bare"):
-        app = bench.graphtwin_app(tmp_path) if kind == "graphtwin" else bench.bare_app(payloads)
+    for kind in ("memory", "bare"):
+        app = bench.memory_app(tmp_path) if kind == "memory" else bench.bare_app(payloads)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for endpoint in bench.ENDPOINTS:
-                url = bench.submodel_url(endpoint) if kind == "graphtwin" else f"/{endpoint}"
-                if kind == "graphtwin":
+                url = bench.submodel_url(endpoint) if kind == "memory" else f"/{endpoint}"
+                if kind == "memory":
                     payloads[endpoint] = (await client.get(url)).json()
                 result = await bench.drive(client, url, 2, 6, 10.0, 2)
                 result.update(server=kind, endpoint=endpoint, clients=2)
-                result.update(server_cpu_ms=float("nan"), client_cpu_ms=float("nan"))
+                nan = float("nan")
+                result.update(server_cpu_ms=nan, engine_cpu_ms=nan, client_cpu_ms=nan)
                 results.append(result)
     out = {"elements": 50, "bytes": {"submodel": 1, "$value": 1}, "results": results}
     bench.report(out, SimpleNamespace(requests=6, seconds=10.0, warmup=2))
@@ -400,6 +431,41 @@ async def test_aas_api_bench_measures_both_apps_in_process(
     submodel = payloads["submodel"]
     assert isinstance(submodel, dict) and len(submodel["submodelElements"]) == 50
     live = payloads["$value"]
-    assert isinstance(live, dict) and live["Prop0"] == 100.0  # the live cache's value
+    assert isinstance(live, dict) and live["Bound0"] == 100.0  # the live cache's value
     assert all(r["requests"] == 6 and r["errors"] == 0 for r in results)
-    assert "graphtwin / bare Starlette" in capsys.readouterr().out
+    assert "memory / bare" in capsys.readouterr().out
+
+
+async def test_aas_import_bench_runs_on_a_tiny_package(
+    graph_store: object, test_settings: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bench_aas_import on 5 shells x 6 elements against the session engine (no engine
+    of its own): baseline, import phases, read-back and the report; no timings asserted."""
+    from graphtwin.bootstrap import build_services
+
+    common = _bench("_common")
+    bench = _bench("bench_aas_import")
+    services = build_services(test_settings, graph_store)  # type: ignore[arg-type]
+    await services.twins.repository.load_prefixes()
+    data = bench.build_package(5, 6)
+    watch = common.Stopwatch()
+
+    identifiables = bench.baseline(data, watch)
+    counts = await bench.measure(services, data, watch)
+    bench.report(
+        {
+            "shells": 5,
+            "elements": 6,
+            "aasx_bytes": len(data),
+            "identifiables": identifiables,
+            "engine": "session engine",
+            **counts,
+            "phases": dict(watch.totals),
+        }
+    )
+
+    assert identifiables == 11  # 5 shells, 5 submodels, 1 concept description
+    assert counts["shells"] == 5 and counts["submodels"] == 5 and counts["read_back"]
+    text = capsys.readouterr().out
+    assert "baseline: basyx parse alone" in text
+    assert "target: 5 shells <= 30 s: meets" in text

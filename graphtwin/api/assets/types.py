@@ -13,10 +13,12 @@ from graphtwin.semantics.mapping import ResourceView, ValueView
 from graphtwin.semantics.vocab import GT
 
 if TYPE_CHECKING:
+    from graphtwin.api.aas.types import AasShell, AasSubmodel
     from graphtwin.api.live.types import Binding, LiveValue
     from graphtwin.api.ontology.types import OntologyClass
 
 _LIVE = "graphtwin.api.live.types"
+_AAS = "graphtwin.api.aas.types"
 
 MAX_WALK_DEPTH = 12
 _LABEL = str(RDFS.label)
@@ -206,6 +208,24 @@ class Asset:
         if live is None:
             return []
         return [binding_view(live, b) for b in live.bindings_of(self.desc.iri)]
+
+    @strawberry.field(
+        description="Asset Administration Shells describing this asset; a machine without "
+        "a stored one gets the shell generated from its nameplate data (Digital Nameplate, "
+        "Technical Data)."
+    )
+    async def shells(self, info: TwinInfo) -> list[Annotated[AasShell, strawberry.lazy(_AAS)]]:
+        from graphtwin.api.aas.types import shells_of
+
+        return await shells_of(info, self.desc.iri)
+
+    @strawberry.field(description="The submodels of this asset's shells.")
+    async def submodels(
+        self, info: TwinInfo
+    ) -> list[Annotated[AasSubmodel, strawberry.lazy(_AAS)]]:
+        from graphtwin.api.aas.types import submodels_of
+
+        return await submodels_of(info, self.desc.iri)
 
     def _value(self, info: TwinInfo, predicate: str, value: ValueView) -> PropertyValue:
         ontology = info.context.services.ontology

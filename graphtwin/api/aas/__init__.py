@@ -1,0 +1,1 @@
+"""GraphQL: Asset Administration Shells (import, export, shells and submodels of assets)."""
