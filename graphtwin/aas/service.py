@@ -25,7 +25,7 @@ from graphtwin.aas.reading import AasReader
 from graphtwin.aas.records import AasRecord, AasRecords
 from graphtwin.aas.vocab import Kind
 from graphtwin.config import Settings
-from graphtwin.errors import BadInput, PayloadTooLarge
+from graphtwin.errors import BadInput, NotFound, PayloadTooLarge
 from graphtwin.twins.service import TwinService
 from graphtwin.values import PropertyKey
 
@@ -131,6 +131,22 @@ class AasService:
 
     async def concept_descriptions(self) -> list[model.ConceptDescription]:
         return await self._all(Kind.CONCEPT_DESCRIPTION)  # type: ignore[return-value]
+
+    async def supplementary_file(self, owner_id: str, path: str) -> tuple[bytes, str] | None:
+        """The bytes and content type of a file a stored shell or submodel carries
+        (a thumbnail, the target of a File element), as the REST API serves them."""
+        for kind in (Kind.SHELL, Kind.SUBMODEL):
+            record = (await self.records.by_ids(kind, [owner_id])).get(owner_id)
+            if record is None:
+                continue
+            stored = record.files.get(path)
+            if stored is None:
+                return None
+            try:
+                return self.files.get(stored.sha256), stored.content_type
+            except (OSError, NotFound):
+                return None
+        return None
 
     def live_key(self, submodel_id: str, id_short_path: str) -> PropertyKey | None:
         """The (asset, property) feeding a bound Property of a submodel read before."""

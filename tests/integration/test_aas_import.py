@@ -29,6 +29,8 @@ from tests.unit.test_aas_sample import (
     PUMP,
     SHELL_ID,
     SUBMODEL_ID,
+    THUMBNAIL,
+    THUMBNAIL_BYTES,
     canonical,
     sample_environment,
     serialize,
@@ -335,3 +337,14 @@ async def test_a_refused_write_leaves_no_supplementary_files(
 
 def test_blob_helper_sees_nothing_in_a_fresh_data_dir(tmp_path: Path) -> None:
     assert not (tmp_path / "aas-files").exists()
+
+
+async def test_supplementary_files_are_served_by_owner_and_path(plant: AasService) -> None:
+    await plant.import_bytes(serialize(sample_environment(), "aasx"), "aasx")
+    assert await plant.supplementary_file(SHELL_ID, THUMBNAIL) == (THUMBNAIL_BYTES, "image/png")
+    manual = await plant.supplementary_file(DOCS_ID, MANUAL) or await plant.supplementary_file(
+        SUBMODEL_ID, MANUAL
+    )
+    assert manual is not None and manual[0] == MANUAL_BYTES
+    assert await plant.supplementary_file(SHELL_ID, "/aasx/files/none.png") is None
+    assert await plant.supplementary_file("https://vendor.example/unknown", THUMBNAIL) is None
