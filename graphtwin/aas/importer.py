@@ -95,7 +95,7 @@ class AasImporter:
         # Ids are unique within the environment (checked when it was read).
         iris = {obj.id: self.records.iri(Kind.of(obj), obj.id) for obj in env.identifiables()}
         documents = {obj.id: to_document(obj) for obj in env.identifiables()}
-        stored = await self.records.load(iris.values())
+        stored = await self.records.load(iris.values(), fresh=True)  # decides the write
         writing: list[model.Identifiable] = []
         for obj in env.identifiables():
             old = stored.get(iris[obj.id])

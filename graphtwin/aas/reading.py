@@ -5,6 +5,13 @@ Decoding goes through the ``DecodedCache``. A submodel with bound Properties
 names the asset, and each bound Property shows that asset's live value (when a
 live runtime is attached) or else its value in the graph. ``live_key`` answers
 which (asset, property) feeds a Property, for the AAS REST API's own overlay.
+
+The shells and asset descriptions come from ``AasRecords``, kept until a write
+changes them (see there why the live flush, which bypasses the writer, cannot
+make a kept graph value stale). The one case the writer cannot announce: a
+property shown live before whose live value is gone (the live runtime forgot
+its binding, possibly after the AAS commit listener ran); the live flush may
+have written the graph since that asset was read, so it is read again.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ class AasReader:
         self.cache = cache
         self.live: LiveValues | None = None
         self._live_keys: dict[str, dict[str, PropertyKey]] = {}
+        # Properties shown with a live value since their asset was last read.
+        self._shown_live: set[PropertyKey] = set()
 
     async def decoded(self, records: Iterable[AasRecord]) -> list[Decoded]:
         """The decoded objects of ``records`` (same order), bound values refreshed.
@@ -47,9 +56,25 @@ class AasReader:
             submodel: next((s.describes for s in shells if s.describes), None)
             for submodel, shells in users.items()
         }
-        assets = sorted({a for a in asset_of.values() if a})
-        found = await self.records.twins.queries.describe(assets)
-        descriptions = {d.iri: d for d in found if d is not None}
+        live: dict[PropertyKey, object] = {}
+        wanted: set[str] = set()
+        fresh: set[str] = set()
+        for entry in decoded:
+            asset = asset_of.get(entry.record.iri)
+            if asset is None:
+                continue
+            for bound in entry.bound:
+                key = (asset, bound.property)
+                sample = self.live.value(key) if self.live else None
+                if sample is not None and sample.value is not None:
+                    live[key] = sample.value
+                    continue
+                wanted.add(asset)
+                if key in self._shown_live:
+                    fresh.add(asset)
+        descriptions = await self.records.assets(wanted, fresh=fresh)
+        self._shown_live.difference_update([k for k in self._shown_live if k[0] in fresh])
+        self._shown_live.update(live)
         for entry in decoded:
             asset = asset_of.get(entry.record.iri)
             desc = descriptions.get(asset) if asset else None
@@ -57,10 +82,9 @@ class AasReader:
             for bound in entry.bound:
                 current: object = None
                 if asset is not None:
-                    keys[bound.path] = (asset, bound.property)
-                    sample = self.live.value((asset, bound.property)) if self.live else None
-                    if sample is not None and sample.value is not None:
-                        current = sample.value
+                    key = keys[bound.path] = (asset, bound.property)
+                    if key in live:
+                        current = live[key]
                     elif desc is not None:
                         current = _first(desc.literals.get(bound.property, ()))
                 value = aas_value(current, bound.element.value_type)

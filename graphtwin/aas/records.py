@@ -3,13 +3,45 @@
 One resource per shell, submodel and concept description (see
 ontologies/graphtwin-aas.ttl); its IRI is computed from the AAS id, so lookups by
 id need no query.
+
+What is read is kept until a write changes it, so a repeated read of an unchanged
+submodel makes no round trip to the graph engine. Every write of the twin graph
+but one goes through ``ChangeWriter``, whose commit listener (``AasService``)
+calls ``invalidate`` with the IRIs of the committed plan:
+
+- records (shells, submodels, concept descriptions, or the absence of one) are
+  kept by IRI and forgotten when their IRI is in ``plan.after`` or
+  ``plan.deleted``; a record is its resource's own description (document, files,
+  outbound ``submodel``/``describes`` links), so nothing else changes it;
+- the derived lookups (which shells use a submodel, the IRIs of a class) depend
+  on other resources' links and types, and are dropped on every commit;
+- asset descriptions (the graph values of bound Properties) are kept by IRI too.
+  The one write that bypasses the writer is the live flush
+  (``ResourceRepository.write_values``), and it writes only properties that are
+  live-bound *and* have a value in the live cache (``LiveRuntime.flush`` skips
+  keys without a binding and samples without a value; ingest never produces a
+  sample without a value), which the reader shows instead of the graph value. A
+  flushed value can only surface after the live cache forgets the key, i.e.
+  after its binding is removed or changed -- a write through the writer that
+  also drops every kept asset description (``invalidate(..., bindings=True)``);
+  and the reader re-reads an asset whose property it served live before but no
+  longer can (``AasReader``), which covers the live runtime forgetting the key
+  in its own commit listener after ours ran.
+
+A read that started before a commit does not store what it read (a generation
+counter), so an invalidation cannot be undone by a slow read. Between the graph
+commit and the listener (inside ``ChangeWriter.apply``, before it returns) a
+read may still see the previous state, as a read concurrent with the write.
+The cache assumes this process is the only writer of the graph, as the writer's
+serialization already does.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from rdflib import Literal
 
@@ -21,6 +53,8 @@ _DOCUMENT = str(GTAAS.document)
 _FILES = str(GTAAS.files)
 _SUBMODEL = str(GTAAS.submodel)
 _DESCRIBES = str(GTAAS.describes)
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -73,23 +107,79 @@ def _one(desc: Description, predicate: str) -> str | None:
 
 
 class AasRecords:
-    """Reads AAS resources through the twin repository."""
+    """Reads AAS resources through the twin repository, kept until a write changes them."""
 
-    def __init__(self, twins: TwinService, base: str) -> None:
+    def __init__(self, twins: TwinService, base: str, *, size: int = 50_000) -> None:
         self.twins = twins
         self.base = base
+        self.size = size
+        self._generation = 0
+        self._records: dict[str, AasRecord | None] = {}
+        self._assets: dict[str, Description | None] = {}
+        self._users: dict[str, list[str]] = {}
+        self._class_iris: dict[Kind, list[str]] = {}
+
+    # -- the cache ------------------------------------------------------------------
+    def invalidate(self, iris: Iterable[str], *, bindings: bool = False) -> None:
+        """Forget what a committed write changed: the resources ``iris`` and every
+        derived lookup; with ``bindings`` (the write touched a live binding or
+        deleted resources), every kept asset description too."""
+        self._generation += 1
+        for iri in iris:
+            self._records.pop(iri, None)
+            self._assets.pop(iri, None)
+        if bindings:
+            self._assets.clear()
+        self._users.clear()
+        self._class_iris.clear()
+
+    def clear(self) -> None:
+        self.invalidate((), bindings=True)
+        self._records.clear()
+
+    def _keep(self, table: dict[str, V], found: Mapping[str, V], generation: int) -> None:
+        """Store what a read started at ``generation`` found, unless a commit came since."""
+        if generation != self._generation:
+            return
+        if len(table) + len(found) > self.size:
+            table.clear()
+        table.update(found)
 
     def iri(self, kind: Kind, id_: str) -> str:
         return resource_iri(self.base, kind, id_)
 
-    async def load(self, iris: Iterable[str]) -> dict[str, AasRecord]:
-        found = await self.twins.repository.load(iris)
-        records = {}
-        for iri, desc in found.items():
-            record = AasRecord.from_description(desc)
-            if record is not None:
-                records[iri] = record
-        return records
+    async def load(self, iris: Iterable[str], *, fresh: bool = False) -> dict[str, AasRecord]:
+        """The stored identifiables among ``iris``, by IRI. The records are shared:
+        do not change them. ``fresh`` reads them from the graph (what a write
+        decides on)."""
+        wanted = set(iris)
+        kept = {} if fresh else {i: self._records[i] for i in wanted if i in self._records}
+        missing = wanted - kept.keys()
+        if missing:
+            generation = self._generation
+            found = await self.twins.repository.load(missing)
+            read = {
+                i: AasRecord.from_description(found[i]) if i in found else None for i in missing
+            }
+            self._keep(self._records, read, generation)
+            kept.update(read)
+        return {i: r for i, r in kept.items() if r is not None}
+
+    async def assets(
+        self, iris: Iterable[str], *, fresh: Collection[str] = ()
+    ) -> dict[str, Description]:
+        """Descriptions of the resources ``iris`` (those that exist), read again from
+        the graph for those in ``fresh``. Shared: do not change them."""
+        wanted = set(iris)
+        kept = {i: self._assets[i] for i in wanted if i in self._assets and i not in fresh}
+        missing = wanted - kept.keys()
+        if missing:
+            generation = self._generation
+            found = await self.twins.repository.load(missing)
+            loaded = {i: found.get(i) for i in missing}
+            self._keep(self._assets, loaded, generation)
+            kept.update(loaded)
+        return {i: d for i, d in kept.items() if d is not None}
 
     async def by_ids(self, kind: Kind, ids: Iterable[str]) -> dict[str, AasRecord]:
         """Stored identifiables of ``kind`` by AAS id."""
@@ -98,7 +188,12 @@ class AasRecords:
 
     async def all(self, kind: Kind) -> list[AasRecord]:
         """Every stored identifiable of ``kind``, ordered by AAS id."""
-        iris = await self.twins.repository.iris_with_class(kind.class_iri)
+        iris = self._class_iris.get(kind)
+        if iris is None:
+            generation = self._generation
+            iris = await self.twins.repository.iris_with_class(kind.class_iri)
+            if generation == self._generation:
+                self._class_iris[kind] = iris
         records = await self.load(iris)
         return sorted((r for r in records.values() if r.kind is kind), key=lambda r: r.id)
 
@@ -121,10 +216,17 @@ class AasRecords:
     async def shells_using(self, submodels: Iterable[str]) -> dict[str, list[AasRecord]]:
         """For each submodel IRI, the stored shells that reference it."""
         wanted = sorted(set(submodels))
-        inbound = await self.twins.queries.inbound(wanted)
-        users: dict[str, list[str]] = {}
-        for submodel, links in zip(wanted, inbound, strict=True):
-            users[submodel] = [s for p, s in links if p == _SUBMODEL]
+        users = {s: self._users[s] for s in wanted if s in self._users}
+        missing = [s for s in wanted if s not in users]
+        if missing:
+            generation = self._generation
+            inbound = await self.twins.queries.inbound(missing)
+            found = {
+                submodel: [s for p, s in links if p == _SUBMODEL]
+                for submodel, links in zip(missing, inbound, strict=True)
+            }
+            self._keep(self._users, found, generation)
+            users.update(found)
         records = await self.load({s for shells in users.values() for s in shells})
         return {
             sm: sorted((records[s] for s in shells if s in records), key=lambda r: r.id)

@@ -26,6 +26,8 @@ from graphtwin.aas.records import AasRecord, AasRecords
 from graphtwin.aas.vocab import Kind
 from graphtwin.config import Settings
 from graphtwin.errors import BadInput, NotFound, PayloadTooLarge
+from graphtwin.semantics.vocab import GTB
+from graphtwin.twins.repository import WritePlan
 from graphtwin.twins.service import TwinService
 from graphtwin.values import PropertyKey
 
@@ -79,6 +81,20 @@ class AasService:
         self.reader = AasReader(self.records, self.cache)
         self.importer = AasImporter(self.records, files, self.cache)
         self.exporter = AasExporter(self.reader, files)
+        # Every write of the twin graph that can change what the AAS reads goes
+        # through the writer (the live flush aside: graphtwin.aas.records).
+        twins.writer.commit_listeners.append(self.on_commit)
+
+    async def on_commit(self, plan: WritePlan) -> None:
+        """Forget the records and asset values a committed write changed."""
+        binding = str(GTB.Binding)
+        ontology = self.twins.ontology
+        bindings = bool(plan.deleted) or any(
+            binding in ontology.ancestors(t)
+            for d in (*plan.after.values(), *plan.before.values())
+            for t in d.types
+        )
+        self.records.invalidate([*plan.after, *plan.deleted], bindings=bindings)
 
     @classmethod
     def from_settings(cls, twins: TwinService, settings: Settings) -> AasService:
