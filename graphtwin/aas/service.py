@@ -7,7 +7,7 @@ Shells, submodels and concept descriptions are resources of the twin graph
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -202,22 +202,33 @@ class AasService:
 
         :raises BadInput: a stored document does not decode.
         """
-        entries = await self._entries((await self.records.shells_describing([asset]))[asset])
-        if entries or not generate:
-            return entries
-        (desc,) = await self.twins.queries.describe([asset])
-        made = self.exporter.generated(desc) if desc is not None else None
-        if made is None:
-            return []
-        return [
-            ShellEntry(
-                made.shell,
-                made.submodels,
-                asset,
-                generated=True,
-                concept_descriptions=made.concept_descriptions,
-            )
-        ]
+        return (await self.shells_of_many([asset], generate=generate))[asset]
+
+    async def shells_of_many(
+        self, assets: Sequence[str], *, generate: bool = True
+    ) -> dict[str, list[ShellEntry]]:
+        """``shells_of`` for many assets in a fixed number of round trips (GraphQL
+        lists of assets go through a DataLoader to this)."""
+        stored = await self.records.shells_describing(assets)
+        out: dict[str, list[ShellEntry]] = {}
+        for asset in assets:
+            out[asset] = await self._entries(stored.get(asset, []))
+        bare = [a for a in assets if not out[a]]
+        if not generate or not bare:
+            return out
+        for asset, desc in zip(bare, await self.twins.queries.describe(bare), strict=True):
+            made = self.exporter.generated(desc) if desc is not None else None
+            if made is not None:
+                out[asset] = [
+                    ShellEntry(
+                        made.shell,
+                        made.submodels,
+                        asset,
+                        generated=True,
+                        concept_descriptions=made.concept_descriptions,
+                    )
+                ]
+        return out
 
     async def asset_of(self, shell_id: str) -> str | None:
         record = (await self.records.by_ids(Kind.SHELL, [shell_id])).get(shell_id)

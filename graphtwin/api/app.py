@@ -54,7 +54,7 @@ class TwinGraphQL(GraphQL[TwinContext, None]):
             # The same principal the AAS API uses; the authorization seam is in place.
             principal=request_principal(request),
             services=services,
-            loaders=build_loaders(services.twins.queries),
+            loaders=build_loaders(services.twins.queries, services.aas),
             request=request,
             response=response,
         )

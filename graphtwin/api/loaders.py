@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
+from graphtwin.aas.service import AasService, ShellEntry
 from graphtwin.semantics.mapping import ResourceView
 from graphtwin.twins.queries import TwinQueries
 
@@ -20,9 +21,11 @@ class Loaders:
     inbound: DataLoader[str, list[tuple[str, str]]]
     children: DataLoader[str, list[ResourceView]]
     reachable: DataLoader[WalkKey, list[str]]
+    # The AAS shells describing each asset (stored, or generated from nameplate data).
+    shells: DataLoader[str, list[ShellEntry]]
 
 
-def build_loaders(queries: TwinQueries) -> Loaders:
+def build_loaders(queries: TwinQueries, aas: AasService | None = None) -> Loaders:
     async def load_descriptions(iris: Sequence[str]) -> list[ResourceView | None]:
         return await queries.views(list(iris))
 
@@ -43,7 +46,14 @@ def build_loaders(queries: TwinQueries) -> Loaders:
                 description.prime(view.iri, view)
         return found
 
+    async def load_shells(iris: Sequence[str]) -> list[list[ShellEntry]]:
+        if aas is None:
+            return [[] for _ in iris]
+        found = await aas.shells_of_many(list(iris))
+        return [found[i] for i in iris]
+
     return Loaders(
+        shells=DataLoader(load_fn=load_shells),
         description=description,
         inbound=DataLoader(load_fn=load_inbound),
         children=DataLoader(load_fn=load_children),

@@ -197,3 +197,19 @@ async def test_importing_twice_is_a_conflict(twin: Twin) -> None:
     assert await graph_state(twin.store) == before
     replaced = await twin.mutate(IMPORT, {**variables, "replace": True})
     assert replaced["__typename"] == "AasImportSummary"
+
+
+async def test_shells_of_a_list_of_assets_cost_a_bounded_number_of_round_trips(
+    twin: Twin,
+) -> None:
+    # Asset.shells went to the graph once per asset (and once more per asset for
+    # its nameplate data); through the request's DataLoader a list costs a few
+    # batched round trips whatever its length.
+    query = "{ assets(first: 50) { nodes { iri shells { idShort submodels { idShort } } } } }"
+    before = twin.store.round_trips
+    data = await twin.query(query)
+    trips = twin.store.round_trips - before
+    with_shells = [n for n in data["assets"]["nodes"] if n["shells"]]
+    assert len(data["assets"]["nodes"]) >= 4
+    assert with_shells
+    assert trips <= 8, trips

@@ -126,4 +126,5 @@ class AasMutation:
         ctx.loaders.description.clear_all()
         ctx.loaders.inbound.clear_all()
         ctx.loaders.reachable.clear_all()
+        ctx.loaders.shells.clear_all()
         return summary(result)

@@ -202,10 +202,9 @@ def submodel_views(info: TwinInfo, entry: ShellEntry) -> list[AasSubmodel]:
 
 
 async def shells_of(info: TwinInfo, asset: str) -> list[AasShell]:
-    service = info.context.services.aas
-    if service is None:
-        return []
-    return [AasShell(entry=e) for e in await service.shells_of(asset)]
+    # Through the request's loader: a list of assets costs a few round trips, not
+    # a few per asset.
+    return [AasShell(entry=e) for e in await info.context.loaders.shells.load(asset)]
 
 
 async def submodels_of(info: TwinInfo, asset: str) -> list[AasSubmodel]:
