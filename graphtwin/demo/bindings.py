@@ -22,7 +22,13 @@ from pathlib import Path
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from graphtwin.demo.mqtt_publisher import COUNT, STATE, TEMPERATURE, VIBRATION
-from graphtwin.demo.opcua_server import DEFAULT_NAMESPACE_URI, DemoMachine, demo_machines
+from graphtwin.demo.opcua_server import (
+    DEFAULT_NAMESPACE_URI,
+    SIMULATED_VARIABLES,
+    SPEED_SETPOINT,
+    DemoMachine,
+    demo_machines,
+)
 from graphtwin.semantics.vocab import GT, GTB
 
 OPCUA_SITE = "stuttgart"
@@ -33,16 +39,7 @@ JSON_PREFIX = "acme"
 SPARKPLUG_GROUP = "acme-greenville"
 
 # OPC UA variable -> property (the server names its variables after the properties).
-OPCUA_PROPERTIES = (
-    "cycleTime",
-    "temperature",
-    "vibrationVelocity",
-    "activePower",
-    "energyConsumed",
-    "totalCount",
-    "goodCount",
-    "machineState",
-)
+OPCUA_PROPERTIES = SIMULATED_VARIABLES
 SPARKPLUG_METRICS = {
     VIBRATION: GT.vibrationVelocity,
     STATE: GT.machineState,
@@ -102,7 +99,7 @@ def demo_bindings(
         graph.bind("gtb", str(GTB))
     for machine in opcua_machines(plant):
         assert machine.iri is not None
-        variables = [*OPCUA_PROPERTIES, "speedSetpoint"]
+        variables = [*OPCUA_PROPERTIES, SPEED_SETPOINT]
         for variable in variables:
             node = _binding(
                 opcua,
@@ -116,7 +113,7 @@ def demo_bindings(
                 (node, GTB.nodeId, Literal(f"nsu={namespace_uri};s={machine.key}.{variable}"))
             )
             opcua.add((node, GTB.samplingInterval, Literal(Decimal("1000.0"))))
-            if variable == "speedSetpoint":
+            if variable == SPEED_SETPOINT:
                 opcua.add((node, GTB.writable, Literal(True)))
             else:
                 opcua.add((node, GTB.expectedPeriod, Literal(Decimal("5.0"))))

@@ -63,7 +63,7 @@ def _inputs(values: list[PropertyValueInput] | None) -> list[PropertyInput]:
     return [PropertyInput(v.property, v.value, v.datatype, v.language) for v in values or []]
 
 
-async def _run(
+async def run_write(
     info: TwinInfo, focus: str | None, write: Callable[[], Awaitable[WriteResult]]
 ) -> WriteOutcome:
     ctx = info.context
@@ -102,7 +102,7 @@ class AssetMutation:
         properties: list[PropertyValueInput] | None = None,
     ) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(
+        return await run_write(
             info,
             iri,
             lambda: twins.create_asset(
@@ -120,7 +120,7 @@ class AssetMutation:
         properties: list[PropertyValueInput] | None = None,
     ) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(
+        return await run_write(
             info,
             iri,
             lambda: twins.update_asset(
@@ -131,7 +131,7 @@ class AssetMutation:
     @strawberry.mutation(description="Delete an asset (with cascade: and all its components).")
     async def delete_asset(self, info: TwinInfo, iri: str, cascade: bool = False) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(info, None, lambda: twins.delete_asset(iri, cascade=cascade))
+        return await run_write(info, None, lambda: twins.delete_asset(iri, cascade=cascade))
 
     @strawberry.mutation(description="Set a datatype property, replacing its values.")
     async def set_property(
@@ -145,24 +145,24 @@ class AssetMutation:
     ) -> WriteOutcome:
         twins = info.context.services.twins
         prop = PropertyInput(property, value, datatype, language)
-        return await _run(info, iri, lambda: twins.set_property(iri, prop))
+        return await run_write(info, iri, lambda: twins.set_property(iri, prop))
 
     @strawberry.mutation(description="Remove every value of a datatype property.")
     async def remove_property(self, info: TwinInfo, iri: str, property: str) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(info, iri, lambda: twins.remove_property(iri, property))
+        return await run_write(info, iri, lambda: twins.remove_property(iri, property))
 
     @strawberry.mutation(description="Link two assets by an object property (e.g. gt:feeds).")
     async def link(self, info: TwinInfo, source: str, predicate: str, target: str) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(info, source, lambda: twins.link(source, predicate, target))
+        return await run_write(info, source, lambda: twins.link(source, predicate, target))
 
     @strawberry.mutation(description="Remove a link between two assets.")
     async def unlink(
         self, info: TwinInfo, source: str, predicate: str, target: str
     ) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(info, source, lambda: twins.unlink(source, predicate, target))
+        return await run_write(info, source, lambda: twins.unlink(source, predicate, target))
 
     @strawberry.mutation(
         description="Import an RDF document (turtle, json-ld, n-triples); replace: the "
@@ -172,6 +172,6 @@ class AssetMutation:
         self, info: TwinInfo, document: str, format: str = "turtle", replace: bool = False
     ) -> WriteOutcome:
         twins = info.context.services.twins
-        return await _run(
+        return await run_write(
             info, None, lambda: twins.import_document(document, format, replace=replace)
         )

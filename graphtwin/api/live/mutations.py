@@ -14,7 +14,7 @@ import strawberry
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from strawberry.scalars import JSON
 
-from graphtwin.api.assets.mutations import WriteOutcome, WriteSummary
+from graphtwin.api.assets.mutations import WriteOutcome, run_write
 from graphtwin.api.context import TwinInfo
 from graphtwin.api.errors import (
     BadInputError,
@@ -27,6 +27,7 @@ from graphtwin.api.live.types import LiveValue, live_value, require_live, site_o
 from graphtwin.auth.principal import Action
 from graphtwin.errors import BadInput, Conflict, TwinError
 from graphtwin.semantics.vocab import GTB
+from graphtwin.twins.writer import WriteResult
 
 
 @strawberry.enum
@@ -135,45 +136,26 @@ WriteValueOutcome = Annotated[
 class LiveMutation:
     @strawberry.mutation(description="Add a binding; it runs as soon as it is committed.")
     async def add_binding(self, info: TwinInfo, input: BindingInput) -> WriteOutcome:
-        ctx = info.context
-        try:
-            ctx.services.authorizer.require(ctx.principal, Action.WRITE)
-            twins = ctx.services.twins
+        twins = info.context.services.twins
+
+        async def write() -> WriteResult:
             if await twins.repository.existing([input.iri]):
                 raise Conflict(f"<{input.iri}> already exists", path=("input", "iri"))
-            result = await twins.import_graph(binding_graph(info, input))
-        except TwinError as error:
-            return to_result(error)
-        return WriteSummary(
-            created=result.created,
-            updated=result.updated,
-            deleted=result.deleted,
-            triples_added=result.triples_added,
-            triples_removed=result.triples_removed,
-            focus_iri=None,
-        )
+            return await twins.import_graph(binding_graph(info, input))
+
+        return await run_write(info, None, write)
 
     @strawberry.mutation(description="Remove a binding; its source stops feeding the property.")
     async def remove_binding(self, info: TwinInfo, iri: str) -> WriteOutcome:
-        ctx = info.context
-        try:
-            ctx.services.authorizer.require(ctx.principal, Action.WRITE)
+        twins = info.context.services.twins
+
+        async def write() -> WriteResult:
             live = require_live(info)
-            if iri not in live.bindings:
-                desc = (await ctx.services.twins.queries.describe([iri]))[0]
-                if desc is None:
-                    raise BadInput(f"no binding <{iri}>", path=("iri",))
-            result = await ctx.services.twins.delete_asset(iri)
-        except TwinError as error:
-            return to_result(error)
-        return WriteSummary(
-            created=result.created,
-            updated=result.updated,
-            deleted=result.deleted,
-            triples_added=result.triples_added,
-            triples_removed=result.triples_removed,
-            focus_iri=None,
-        )
+            if iri not in live.bindings and (await twins.queries.describe([iri]))[0] is None:
+                raise BadInput(f"no binding <{iri}>", path=("iri",))
+            return await twins.delete_asset(iri)
+
+        return await run_write(info, None, write)
 
     @strawberry.mutation(
         description="Write a value to the source behind a writable bound property "
