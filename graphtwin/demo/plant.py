@@ -16,10 +16,15 @@ from decimal import Decimal
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from graphtwin.semantics.vocab import DEMO, GT, PREFIXES, SOSA
+from graphtwin.semantics.vocab import DEMO, GT, GTSIM, PREFIXES, SOSA
 
 # The moment the demo values describe; a fixed time keeps builds reproducible.
 SNAPSHOT = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
+
+# Simulation: every line's demand is this share of its nominal capacity, so doubling
+# the demand saturates it; every station varies its processing times this much.
+DEMAND_SHARE = 0.6
+PROCESSING_CV = Decimal("0.1")
 
 # Weighted like a healthy plant: mostly producing, a little of every loss.
 _STATES = ("producing", "idle", "blocked", "starved", "down", "setup")
@@ -331,6 +336,8 @@ class PlantWriter:
         line = self._asset(f"{site}/lines/{slug or spec.slug}", GT.Line, spec.labels, parent)
         added = 0
         upstream: tuple[URIRef, str] | None = None  # previous station and its number
+        # Parts per second each station can make: its machines / their mean ideal cycle.
+        station_rates: list[float] = []
         for station_spec in spec.stations:
             count = station_spec.parallel
             if limit is not None:
@@ -355,13 +362,24 @@ class PlantWriter:
                 self.graph.add((buffer, GT.capacity, Literal(self._rng.choice((4, 6, 8, 12, 20)))))
                 self.graph.add((previous, GT.feeds, buffer))
                 self.graph.add((buffer, GT.feeds, station))
+            self.graph.add((station, GTSIM.processingDistribution, Literal("lognormal")))
+            self.graph.add((station, GTSIM.processingTimeCv, Literal(PROCESSING_CV)))
             kind = KINDS[station_spec.kind]
             code = (slug or spec.slug).rsplit("-", 1)[-1]
+            ideals: list[float] = []
             for index in range(count):
                 letter = chr(ord("a") + added + index)
-                self.machine(station, kind, f"{kind.slug}-{code}{letter}", voltage)
+                node = self.machine(station, kind, f"{kind.slug}-{code}{letter}", voltage)
+                ideal = self.graph.value(node, GT.idealCycleTime)
+                assert isinstance(ideal, Literal)  # machine() always writes one
+                ideals.append(float(ideal))
+            station_rates.append(count / (sum(ideals) / count))
             added += count
             upstream = (station, station_spec.op.removeprefix("op"))
+        if station_rates:
+            capacity = min(station_rates) * 3600
+            demand = Decimal(f"{capacity * DEMAND_SHARE:.1f}")
+            self.graph.add((line, GTSIM.demandRate, Literal(demand)))
         return added
 
     def machine(self, parent: URIRef, kind: MachineKind, slug: str, voltage: int) -> URIRef:

@@ -10,6 +10,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 GT: Final = Namespace("https://w3id.org/graphtwin/core#")
 GTS: Final = Namespace("https://w3id.org/graphtwin/shapes#")
 GTB: Final = Namespace("https://w3id.org/graphtwin/binding#")
+GTSIM: Final = Namespace("https://w3id.org/graphtwin/sim#")
 QUDT: Final = Namespace("http://qudt.org/schema/qudt/")
 UNIT: Final = Namespace("http://qudt.org/vocab/unit/")
 QK: Final = Namespace("http://qudt.org/vocab/quantitykind/")
@@ -24,6 +25,7 @@ PREFIXES: Final[dict[str, str]] = {
     "gt": str(GT),
     "gts": str(GTS),
     "gtb": str(GTB),
+    "gtsim": str(GTSIM),
     "qudt": str(QUDT),
     "unit": str(UNIT),
     "quantitykind": str(QK),
