@@ -36,6 +36,9 @@ from graphtwin.semantics.mapping import GraphMapping
 from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.semantics.prefixes import PrefixTable
 from graphtwin.semantics.validation import ShaclValidator, load_shapes
+from graphtwin.sim.pool import WorkerPool
+from graphtwin.sim.service import Simulator
+from graphtwin.sim.topology import LineReader
 from graphtwin.twins.policy import IriPolicy
 from graphtwin.twins.queries import TwinQueries
 from graphtwin.twins.repository import ResourceRepository
@@ -77,6 +80,7 @@ def build_services(settings: Settings, store: GraphStore) -> Services:
         ontology=ontology,
         authorizer=Authorizer(),
         aas=AasService.from_settings(twins, settings),
+        sim=Simulator(LineReader(repository), None, WorkerPool(settings.sim_workers or None)),
     )
 
 
@@ -128,6 +132,8 @@ def build_live(settings: Settings, services: Services) -> Services:
     )
     if services.aas is not None:
         services.aas.live = live  # bound AAS Properties show live values
+    if services.sim is not None:
+        services.sim.use_history(history)
     return replace(services, live=live, history=history)
 
 
@@ -175,6 +181,8 @@ async def running(
         if services is not None:
             if services.live is not None:
                 await services.live.stop()
+            if services.sim is not None:
+                await services.sim.close()
             if services.history is not None:
                 await services.history.close()
             services.twins.validator.close()
@@ -190,6 +198,8 @@ def build_app(settings: Settings, *, demo: bool = False) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         async with running(settings, demo=demo, live=settings.live) as runtime:
+            if runtime.services.sim is not None:
+                runtime.services.sim.pool.start()
             state.services = runtime.services
             state.ready = runtime.engine.ready
             try:

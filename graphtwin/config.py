@@ -62,6 +62,8 @@ class Settings:
     # When set, serve --demo binds to this OPC UA server (e.g. the compose service)
     # instead of starting its own.
     demo_opcua_endpoint: str | None = None
+    # Worker processes for simulation replications (0: one per CPU core).
+    sim_workers: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -100,6 +102,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "LIVE": ("live", _bool),
     "DEMO_OPCUA_PORT": ("demo_opcua_port", int),
     "DEMO_OPCUA_ENDPOINT": ("demo_opcua_endpoint", str),
+    "SIM_WORKERS": ("sim_workers", int),
 }
 
 

@@ -13,6 +13,7 @@ from graphtwin.auth.principal import Authorizer, Principal
 from graphtwin.history.port import HistoryStore
 from graphtwin.live.runtime import LiveRuntime
 from graphtwin.semantics.ontology import OntologyIndex
+from graphtwin.sim.service import Simulator
 from graphtwin.twins.service import TwinService
 
 
@@ -28,6 +29,8 @@ class Services:
     history: HistoryStore | None = None
     # Asset Administration Shells: import, export, the read model of the AAS API.
     aas: AasService | None = None
+    # Simulation of lines (what-if, bottlenecks) in worker processes.
+    sim: Simulator | None = None
 
 
 @dataclass

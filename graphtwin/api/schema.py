@@ -27,18 +27,20 @@ from graphtwin.api.live.mutations import LiveMutation
 from graphtwin.api.live.queries import LiveQuery
 from graphtwin.api.live.subscriptions import LiveSubscription
 from graphtwin.api.ontology.queries import OntologyQuery
+from graphtwin.api.sim.mutations import SimulationMutation
+from graphtwin.api.sim.queries import SimulationQuery
 from graphtwin.errors import TwinError
 
 log = logging.getLogger(__name__)
 
 
 @strawberry.type
-class Query(AssetQuery, OntologyQuery, LiveQuery, AasQuery):
+class Query(AssetQuery, OntologyQuery, LiveQuery, AasQuery, SimulationQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutation, LiveMutation, AasMutation):
+class Mutation(AssetMutation, LiveMutation, AasMutation, SimulationMutation):
     pass
 
 
@@ -56,14 +58,19 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 class ExpectedErrorCodes(SchemaExtension):
     """An expected failure raised by a query resolver (a ``TwinError``) carries its
-    machine-readable code in ``extensions.code``, as mutation results do in ``code``."""
+    machine-readable code in ``extensions.code``, as mutation results do in ``code``,
+    and the argument at fault, when known, in ``extensions.field``."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         for error in getattr(self.execution_context.result, "errors", None) or ():
             original = error.original_error
             if isinstance(original, TwinError):
-                error.extensions = {**(error.extensions or {}), "code": original.code}
+                extensions = {**(error.extensions or {}), "code": original.code}
+                if original.path:
+                    # The argument at fault (error.path is the response field).
+                    extensions["field"] = list(original.path)
+                error.extensions = extensions
 
 
 # Distinct query texts whose parse and validation results are kept; bounded so

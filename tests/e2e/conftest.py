@@ -156,8 +156,12 @@ async def serve(
     state = AppState(services=services, ready=ready or engine.ready)
     app = create_app(app_settings or settings, state)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Twin(client=client, services=services, store=engine.store, settings=settings)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Twin(client=client, services=services, store=engine.store, settings=settings)
+    finally:
+        if services.sim is not None:
+            await services.sim.close()
 
 
 @pytest.fixture(scope="session")
