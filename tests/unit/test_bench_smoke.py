@@ -33,6 +33,7 @@ def _bench(name: str) -> ModuleType:
         "bench_history",
         "bench_mqtt_ingest",
         "bench_opcua_items",
+        "bench_simulation",
     ],
 )
 def test_bench_modules_import(name: str) -> None:
