@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -73,15 +74,15 @@ class SimulationMutation:
         calibrate: bool = False,
         calibration_days: float = 7.0,
     ) -> SimulationJobOutcome:
-        def settings() -> RunSettings:
-            return run_settings(
-                horizon_hours=horizon,
-                warmup_hours=warmup,
-                replications=replications,
-                seed=seed,
-                calibrate=calibrate,
-                calibration_days=calibration_days,
-            )
+        settings = partial(
+            run_settings,
+            horizon_hours=horizon,
+            warmup_hours=warmup,
+            replications=replications,
+            seed=seed,
+            calibrate=calibrate,
+            calibration_days=calibration_days,
+        )
 
         async def begin(checked: RunSettings, site: str | None) -> Job:
             return await require_sim(info).start_simulation(
@@ -106,15 +107,15 @@ class SimulationMutation:
         calibrate: bool = False,
         calibration_days: float = 7.0,
     ) -> SimulationJobOutcome:
-        def settings() -> RunSettings:
-            return run_settings(
-                horizon_hours=horizon,
-                warmup_hours=warmup,
-                replications=replications,
-                seed=seed,
-                calibrate=calibrate,
-                calibration_days=calibration_days,
-            )
+        settings = partial(
+            run_settings,
+            horizon_hours=horizon,
+            warmup_hours=warmup,
+            replications=replications,
+            seed=seed,
+            calibrate=calibrate,
+            calibration_days=calibration_days,
+        )
 
         async def begin(checked: RunSettings, site: str | None) -> Job:
             named = [scenario(v, f"variant {i + 1}") for i, v in enumerate(variants)]
@@ -141,15 +142,15 @@ class SimulationMutation:
         calibrate: bool = False,
         calibration_days: float = 7.0,
     ) -> SimulationJobOutcome:
-        def settings() -> RunSettings:
-            return run_settings(
-                horizon_hours=horizon,
-                warmup_hours=warmup,
-                replications=replications,
-                seed=seed,
-                calibrate=calibrate,
-                calibration_days=calibration_days,
-            )
+        settings = partial(
+            run_settings,
+            horizon_hours=horizon,
+            warmup_hours=warmup,
+            replications=replications,
+            seed=seed,
+            calibrate=calibrate,
+            calibration_days=calibration_days,
+        )
 
         async def begin(checked: RunSettings, site: str | None) -> Job:
             return await require_sim(info).start_sweep(

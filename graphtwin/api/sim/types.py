@@ -342,13 +342,8 @@ def sweep(s: svc.Sweep) -> SweepResult:
 # -- jobs --------------------------------------------------------------------------------
 
 
-@strawberry.enum
-class JobStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+# The service's own enum, exposed as is (registering it is all strawberry needs).
+JobStatus = strawberry.enum(sim_jobs.JobStatus, name="JobStatus")
 
 
 @strawberry.type(
@@ -358,7 +353,7 @@ class SimulationJob:
     id: strawberry.ID
     kind: str
     line: str
-    status: JobStatus
+    status: sim_jobs.JobStatus
     progress: float = strawberry.field(description="Share of replications finished, 0 to 1.")
     completed_replications: int
     total_replications: int
@@ -378,7 +373,7 @@ def simulation_job(job: sim_jobs.Job) -> SimulationJob:
         id=strawberry.ID(job.id),
         kind=job.kind,
         line=job.line,
-        status=JobStatus(job.status.value),
+        status=job.status,
         progress=job.progress,
         completed_replications=job.completed,
         total_replications=job.total,
