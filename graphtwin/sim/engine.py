@@ -100,7 +100,7 @@ class _Machine:
 def _windows(spec: MachineSpec, line: LineSpec, end: float) -> list[tuple[float, float, int]]:
     """Times the machine may not start a part, sorted: off-shift and scenario downtime."""
     windows = [(start, stop, DOWN) for start, stop in spec.down_windows if stop > 0]
-    calendar = line.calendar
+    calendar = spec.calendar if spec.calendar is not None else line.calendar
     if not calendar.always:
         week = 0.0
         while week < end:

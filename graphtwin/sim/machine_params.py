@@ -17,7 +17,8 @@ from rdflib.namespace import RDFS
 from graphtwin.errors import BadInput
 from graphtwin.semantics.mapping import FLOAT_TYPES, INTEGER_TYPES, ResourceView, ValueView
 from graphtwin.semantics.vocab import GT, GTSIM, PREFIXES
-from graphtwin.sim.spec import Distribution, Family, MachineSpec, Origin, Power
+from graphtwin.sim.calendar import describe_calendar, parse_calendar
+from graphtwin.sim.spec import Distribution, Family, MachineSpec, Origin, Power, ShiftCalendar
 
 HOUR = 3600.0
 NUMERIC_TYPES = FLOAT_TYPES | INTEGER_TYPES
@@ -31,6 +32,7 @@ REPAIR = "repairTime"
 YIELD = "yield"
 SETUP = "setupTime"
 MAINTENANCE = "maintenance"
+CALENDAR = "shiftCalendar"
 POWER_STATES = ("producing", "idle", "blocked", "down", "setup")
 
 
@@ -408,6 +410,22 @@ def maintenance_of(scope: Scope) -> tuple[float | None, float | None, Origin]:
     return every * HOUR, takes * HOUR, scope.origin(MAINTENANCE, value, "graph", detail)
 
 
+def calendar_of(scope: Scope) -> tuple[ShiftCalendar | None, list[Origin]]:
+    """The machine's own shift calendar (on it or its station), or None for the line's.
+
+    :raises BadInput: a calendar that does not parse.
+    """
+    found = scope.text(GTSIM.shiftCalendar)
+    if found is None:
+        return None, []
+    try:
+        calendar = parse_calendar(str(found.value))
+    except BadInput as exc:
+        raise BadInput(f"{scope.what}: {found.source}: {exc.message}") from None
+    detail = f"{found.source} (instead of the line's)"
+    return calendar, [scope.origin(CALENDAR, describe_calendar(calendar), "graph", detail)]
+
+
 def machine_spec(scope: Scope) -> tuple[MachineSpec, list[Origin]]:
     """The machine's parameters and one origin per parameter.
 
@@ -420,6 +438,7 @@ def machine_spec(scope: Scope) -> tuple[MachineSpec, list[Origin]]:
     setup, setup_origin = setup_of(scope)
     power, power_origins = power_of(scope)
     every, takes, maintenance_origin = maintenance_of(scope)
+    calendar, calendar_origins = calendar_of(scope)
     spec = MachineSpec(
         iri=scope.machine.iri,
         label=label_of(scope.machine),
@@ -432,6 +451,7 @@ def machine_spec(scope: Scope) -> tuple[MachineSpec, list[Origin]]:
         power=power,
         maintenance_interval=every,
         maintenance_duration=takes,
+        calendar=calendar,
     )
     origins += [
         *reliability_origins,
@@ -439,5 +459,6 @@ def machine_spec(scope: Scope) -> tuple[MachineSpec, list[Origin]]:
         setup_origin,
         *power_origins,
         maintenance_origin,
+        *calendar_origins,
     ]
     return spec, origins

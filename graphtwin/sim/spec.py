@@ -185,6 +185,8 @@ class MachineSpec:
     maintenance_duration: float | None = None
     # Unavailable windows [start, end) in seconds from the start of the run (scenarios).
     down_windows: tuple[tuple[float, float], ...] = ()
+    # The machine's own working time (set on it or its station); None: the line's.
+    calendar: ShiftCalendar | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from graphtwin.semantics.ontology import OntologyIndex
 from graphtwin.semantics.vocab import GT, GTSIM
 from graphtwin.sim.calendar import describe_calendar, parse_calendar
 from graphtwin.sim.flow import Node, analyse
-from graphtwin.sim.machine_params import Scope, family_of, label_of, machine_spec, numeric
+from graphtwin.sim.machine_params import CALENDAR, Scope, family_of, label_of, machine_spec, numeric
 from graphtwin.sim.spec import (
     ArrivalSpec,
     Distribution,
@@ -30,7 +30,6 @@ from graphtwin.twins.repository import ResourceRepository
 
 DEMAND = "demand"
 PRODUCTS = "products"
-CALENDAR = "shiftCalendar"
 
 
 class LineReader:

@@ -379,3 +379,19 @@ async def test_shacl_refuses_bad_values_before_the_reader_sees_them(services: Se
     ):
         with pytest.raises(ShapeViolation):
             await services.twins.import_document(HEAD + bad, "turtle")
+
+
+async def test_a_station_keeps_its_own_shift_calendar(services: Services) -> None:
+    document = (
+        station("op10", "<lines/l1/b1>")
+        + buffer("b1", "<lines/l1/op20>")
+        + station("op20")
+        + '<lines/l1/op20> gtsim:shiftCalendar "Mon-Sun 00:00-24:00" .\n'
+        + '<lines/l1> gtsim:shiftCalendar "Mon-Fri 06:00-14:00" .\n'
+    )
+    spec = await read(services, document)
+    op10, op20 = spec.stations
+    assert op10.machines[0].calendar is None  # works the line's hours
+    own = op20.machines[0].calendar
+    assert own is not None and own.always  # round the clock, whatever the line says
+    assert origin(spec, op20.machines[0].iri, "shiftCalendar").source == "graph"

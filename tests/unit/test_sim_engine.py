@@ -112,3 +112,22 @@ def test_the_warm_up_is_not_counted() -> None:
     assert rep.duration == HOUR
     assert rep.good == 360
     assert sum(rep.stations[0].seconds) == pytest.approx(HOUR)
+
+
+def test_a_station_with_its_own_calendar_keeps_its_hours() -> None:
+    night = parse_calendar("Mon-Sun 22:00-06:00")
+    stations = (
+        StationSpec("urn:a", "A", (machine("urn:ma", 10.0),), outputs=("urn:b",)),
+        StationSpec("urn:c", "C", (machine("urn:mc", 5.0, calendar=night),), ("urn:b",)),
+    )
+    line = LineSpec(
+        "urn:l",
+        "L",
+        stations,
+        (BufferSpec("urn:b", "B", 10_000),),
+        calendar=parse_calendar("Mon-Sun 06:00-22:00"),
+    )
+    rep = run_replication(line, 48 * HOUR, 0, 1, 0)
+    shares = {s.iri: s.shares[OFF] for s in rep.stations}
+    assert shares["urn:a"] == pytest.approx(8 / 24, abs=1e-6)
+    assert shares["urn:c"] == pytest.approx(16 / 24, abs=1e-6)
