@@ -24,10 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from graphtwin.errors import BadInput
 from graphtwin.history.port import MAX_POINTS, HistoryPoint, HistoryStore, check_range
 from graphtwin.semantics.vocab import GT
 from graphtwin.sim.fitting import fit_durations
 from graphtwin.sim.machine_params import (
+    DEFAULT_POWER_SHARE,
     FAILURES,
     POWER_STATES,
     PROCESSING,
@@ -41,6 +43,8 @@ from graphtwin.values import Quality
 MIN_CYCLE_SAMPLES = 10
 MIN_REPAIRS = 3
 MIN_POWER_POINTS = 10
+# A repeated cycle time this share of a cycle after the last is still the same part.
+SAME_PART = 0.9
 _SERIES = (str(GT.cycleTime), str(GT.machineState), str(GT.activePower))
 # Machine states whose power counts towards a Power field.
 _POWER_STATE = {"starved": "idle"}
@@ -70,11 +74,16 @@ async def calibrate(
     series = await asyncio.gather(*reads)
     window = f"{_stamp(start)}..{_stamp(end)}"
 
+    by_asset: dict[str, list[Origin]] = {}
+    for known in spec.origins:
+        by_asset.setdefault(known.asset, []).append(known)
+
     def fit_all() -> dict[str, _Result]:
         found = {}
         for i, machine in enumerate(machines):
             cycle, states, power = series[3 * i : 3 * i + 3]
-            found[machine.iri] = _calibrate_machine(machine, cycle, states, power, window)
+            defaults = {o.parameter for o in by_asset.get(machine.iri, ()) if o.source == "default"}
+            found[machine.iri] = _calibrate_machine(machine, cycle, states, power, window, defaults)
         return found
 
     # Fitting (scipy, up to MAX_POINTS a series) is CPU work: off the event loop.
@@ -123,12 +132,13 @@ def _calibrate_machine(
     states: list[HistoryPoint],
     power: list[HistoryPoint],
     window: str,
+    defaults: set[str],
 ) -> _Result:
     result = _Result(machine, {}, {})
     _processing(result, cycle, window)
     runs = _runs(states)
     _reliability(result, runs, window + _capped(states))
-    _power(result, runs, power, window + _capped(power) + _capped(states))
+    _power(result, runs, power, window + _capped(power) + _capped(states), defaults)
     return result
 
 
@@ -140,18 +150,27 @@ def _origin(result: _Result, parameter: str, value: str, detail: str) -> None:
 
 
 def cycle_samples(points: Sequence[HistoryPoint]) -> list[float]:
-    """Good, positive numeric cycle times, each repeated value counted once."""
+    """Good, positive numeric cycle times, one per part.
+
+    A polled source repeats the last part's time until the next part is done. The
+    next part cannot be done sooner than one cycle after the last, so a repeat that
+    comes within 90 % of that time is such a poll and is dropped; a repeat after it
+    is a new part that took as long (a machine with a steady cycle keeps its samples).
+    """
     samples: list[float] = []
-    previous: float | None = None
+    previous: tuple[datetime, float] | None = None
     for point in points:
         value = point.value
         if point.quality is not Quality.GOOD or isinstance(value, bool):
             continue
         if not isinstance(value, (int, float)) or value <= 0:
             continue
-        if value != previous:
-            samples.append(float(value))
-        previous = float(value)
+        if previous is not None and value == previous[1]:
+            since = (point.time - previous[0]).total_seconds()
+            if since < SAME_PART * value:
+                continue
+        samples.append(float(value))
+        previous = (point.time, float(value))
     return samples
 
 
@@ -166,6 +185,12 @@ def _processing(result: _Result, points: list[HistoryPoint], window: str) -> Non
         return
     fit = fit_durations(samples)
     dist = fit.distribution
+    try:
+        dist.check("fitted processing time")
+    except BadInput as refused:
+        why = f"calibration skipped: {refused.message} from gt:cycleTime {window}"
+        result.skipped[PROCESSING] = result.skipped[PROCESSING_FAMILY] = why
+        return
     where = f"{len(samples)} gt:cycleTime samples {window}{_capped(points)}"
     if fit.ks is None:
         detail = f"deterministic: {where} vary by less than 1 %"
@@ -233,8 +258,11 @@ def repairs_and_uptimes(runs: Sequence[Run]) -> tuple[list[float], list[float]]:
 
 def _reliability(result: _Result, runs: list[Run], window: str) -> None:
     repairs, uptimes = repairs_and_uptimes(runs)
-    uptimes = [u for u in uptimes if u > 0]
-    if len(repairs) < MIN_REPAIRS or not uptimes:
+    # A down run with no time (two state points at one instant) is no repair. Zero
+    # uptimes stay: back-to-back failures are failures, and dropping them would
+    # make the machine look more reliable than it is (MLE: producing time / failures).
+    repairs = [r for r in repairs if r > 0]
+    if len(repairs) < MIN_REPAIRS or sum(uptimes) <= 0:
         why = (
             f"calibration skipped: {len(repairs)} repairs (runs of gt:machineState "
             f'"down") in {window}, need {MIN_REPAIRS}'
@@ -246,6 +274,14 @@ def _reliability(result: _Result, runs: list[Run], window: str) -> None:
     failure = Distribution.exponential(statistics.fmean(uptimes))
     repair_fit = fit_durations(repairs, (Family.LOGNORMAL, Family.EXPONENTIAL))
     repair = repair_fit.distribution
+    try:
+        failure.check("fitted time between failures")
+        repair.check("fitted repair time")
+    except BadInput as refused:
+        result.skipped[FAILURES] = result.skipped[REPAIR] = (
+            f"calibration skipped: {refused.message} from gt:machineState {window}"
+        )
+        return
     result.machine = replace(result.machine, failure=failure, repair=repair)
     _origin(
         result,
@@ -286,7 +322,13 @@ def power_by_state(runs: Sequence[Run], points: Sequence[HistoryPoint]) -> dict[
     return grouped
 
 
-def _power(result: _Result, runs: list[Run], points: list[HistoryPoint], window: str) -> None:
+def _power(
+    result: _Result,
+    runs: list[Run],
+    points: list[HistoryPoint],
+    window: str,
+    defaults: set[str],
+) -> None:
     grouped = power_by_state(runs, points)
     changes: dict[str, float] = {}
     for state in POWER_STATES:
@@ -305,5 +347,21 @@ def _power(result: _Result, runs: list[Run], points: list[HistoryPoint], window:
             f"{changes[state]:g} kW",
             f"mean of {len(values)} gt:activePower points while {state} {window}",
         )
+    if "producing" in changes:
+        # States whose power was a default share of the producing power follow the
+        # calibrated producing power (unless they were calibrated themselves).
+        for state, share in DEFAULT_POWER_SHARE.items():
+            parameter = power_parameter(state)
+            if state in changes or parameter not in defaults:
+                continue
+            changes[state] = changes["producing"] * share
+            result.origins[parameter] = Origin(
+                result.machine.iri,
+                parameter,
+                f"{changes[state]:g} kW",
+                "default",
+                f"{share:.0%} of the calibrated producing power; "
+                + result.skipped.pop(parameter, ""),
+            )
     if changes:
         result.machine = replace(result.machine, power=replace(result.machine.power, **changes))

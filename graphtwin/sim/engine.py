@@ -23,13 +23,26 @@ from typing import Any
 
 import simpy
 
-from graphtwin.sim.results import BufferRun, MachineRun, Replication, StationRun, percentile
+from graphtwin.errors import BadInput
+from graphtwin.sim.results import (
+    STATES,
+    BufferRun,
+    MachineRun,
+    Replication,
+    StationRun,
+    percentile,
+)
 from graphtwin.sim.spec import WEEK, LineSpec, MachineSpec, SampleFn, StationSpec
 
-# Machine states; their order is the order of the shares in the results.
-PRODUCING, IDLE, STARVED, BLOCKED, DOWN, SETUP, MAINTENANCE, OFF_SHIFT = range(8)
-STATES = ("producing", "idle", "starved", "blocked", "down", "setup", "maintenance", "offShift")
+# Machine states, as indexes into results.STATES.
+PRODUCING, IDLE, STARVED, BLOCKED, DOWN, SETUP, MAINTENANCE, OFF_SHIFT = range(len(STATES))
 INF = math.inf
+#: Released orders that may wait for the first station before a run is called off:
+#: a line that far behind its demand has answered the question, and each waiting
+#: order costs memory.
+MAX_WAITING_ORDERS = 1_000_000
+#: Time slices a run is cut into to check its event cap between them.
+_SLICES = 64
 
 Process = Generator[simpy.Event, Any, None]
 
@@ -46,6 +59,10 @@ class Buffer(simpy.Store):
         self.last = 0.0
         self.peak = 0
         self.passed = 0
+        # Machines feeding or taking from several buffers wait for any of them:
+        # woken when a part arrives here, or when room frees up here.
+        self.item_waiters: list[simpy.Event] = []
+        self.room_waiters: list[simpy.Event] = []
 
     def _do_put(self, event: simpy.resources.store.StorePut) -> bool | None:
         items = self.items
@@ -58,6 +75,8 @@ class Buffer(simpy.Store):
             if level >= self.peak:
                 self.peak = level + 1
             event.succeed()
+            if self.item_waiters:
+                _wake(self.item_waiters)
         return None
 
     def _do_get(self, event: simpy.resources.store.StoreGet) -> bool | None:
@@ -68,7 +87,14 @@ class Buffer(simpy.Store):
             self.last = now
             self.passed += 1
             event.succeed(items.popleft())
+            if self.room_waiters:
+                _wake(self.room_waiters)
         return None
+
+    @property
+    def room(self) -> float:
+        """Free places, not counting those promised to machines already waiting to put."""
+        return self._capacity - len(self.items) - len(self.put_queue)
 
     def restart(self, now: float) -> None:
         """Forget the statistics so far (end of the warm-up)."""
@@ -76,6 +102,14 @@ class Buffer(simpy.Store):
 
     def mean_level(self, now: float, duration: float) -> float:
         return (self.area + len(self.items) * (now - self.last)) / duration
+
+
+def _wake(waiters: list[simpy.Event]) -> None:
+    for waiter in waiters:
+        # One waiter may sit in several buffers' lists; the first wakes it.
+        if not waiter.triggered:
+            waiter.succeed()
+    waiters.clear()
 
 
 class Part:
@@ -120,13 +154,21 @@ class LineRun:
     """The processes of one replication; ``run`` returns its :class:`Replication`."""
 
     def __init__(
-        self, line: LineSpec, *, horizon: float, warmup: float, seed: int, replication: int
+        self,
+        line: LineSpec,
+        *,
+        horizon: float,
+        warmup: float,
+        seed: int,
+        replication: int,
+        max_events: float = INF,
     ) -> None:
         self.line = line
         self.horizon = horizon
         self.warmup = warmup
         self.seed = seed
         self.replication = replication
+        self.max_events = max_events
         self.env = env = simpy.Environment()
         self.buffers = {b.id: Buffer(env, b.capacity) for b in line.buffers}
         interarrival = line.arrivals.interarrival
@@ -180,6 +222,13 @@ class LineRun:
         timeout = env.timeout
         while True:
             yield timeout(interarrival())
+            if len(orders.items) >= MAX_WAITING_ORDERS:
+                raise BadInput(
+                    f"line {self.line.iri} falls hopelessly behind its demand: "
+                    f"{MAX_WAITING_ORDERS:,} released orders are waiting for the first "
+                    f"station after {env.now / 3600:,.1f} h; lower the demand or shorten "
+                    "the horizon"
+                )
             orders.put(self._release(env.now))
 
     def _end_of_warmup(self) -> Process:
@@ -223,6 +272,7 @@ class LineRun:
         waiting = IDLE if inputs and inputs[0] is self.orders else STARVED
         outputs = [self.buffers[b] for b in station.outputs]
         window = 0
+        turn = 0  # which input a merge takes from first
         last_product = -1
         while True:
             now = env.now
@@ -244,10 +294,10 @@ class LineRun:
                 if len(inputs) == 1 and not windows:
                     part = yield inputs[0].get()
                 else:
-                    got = yield from self._take(inputs, windows, window)
+                    got = yield from self._take(inputs, turn, windows, window)
                     if got is None:
                         continue  # a window began while waiting
-                    part = got
+                    part, turn = got
             now = env.now
             if setup is not None and part.product != last_product:
                 if last_product >= 0:
@@ -299,41 +349,68 @@ class LineRun:
             if len(outputs) == 1:
                 yield outputs[0].put(part)
             else:
-                # A split: the part goes where there is most room.
-                yield max(outputs, key=lambda b: b._capacity - len(b.items)).put(part)
+                yield from self._hand_over(part, outputs)
 
     def _take(
-        self, inputs: list[Buffer], windows: list[tuple[float, float, int]], window: int
-    ) -> Generator[simpy.Event, Any, Part | None]:
-        """The next part from any input (the fullest first), or None when the next
-        unavailability window starts before one comes."""
+        self, inputs: list[Buffer], turn: int, windows: list[tuple[float, float, int]], window: int
+    ) -> Generator[simpy.Event, Any, tuple[Part, int] | None]:
+        """The next part from any input, taking turns so that no feeder of a merge
+        starves, and the next turn; None when the next unavailability window starts
+        before a part comes.
+
+        Waiting is on a notice from the buffers, not on pending takes: a take that
+        succeeds removes its part, and two succeeding at once would leave one part
+        nowhere.
+        """
         env = self.env
-        ready = [b for b in inputs if b.items]
-        if ready:
-            part: Part = yield max(ready, key=lambda b: len(b.items)).get()
-            return part
-        gets = [b.get() for b in inputs]
-        events: list[simpy.Event] = list(gets)
-        if window < len(windows):
-            events.append(env.timeout(windows[window][0] - env.now))
-        result = yield env.any_of(events)
-        taken: Part | None = None
-        for buffer, get in zip(inputs, gets, strict=True):
-            if get in result and taken is None:
-                taken = result[get]
-            elif get.triggered:
-                # Two inputs delivered at the same instant: keep the first part and
-                # put the other back at the head of its buffer.
-                buffer.items.appendleft(get.value)  # type: ignore[arg-type]
+        count = len(inputs)
+        while True:
+            for k in range(count):
+                buffer = inputs[(turn + k) % count]
+                if buffer.items:
+                    part: Part = yield buffer.get()  # served at once: there is a part
+                    return part, (turn + k + 1) % count
+            arrived = env.event()
+            for buffer in inputs:
+                buffer.item_waiters.append(arrived)
+            if window < len(windows):
+                opens = env.timeout(windows[window][0] - env.now)
+                yield arrived | opens
+                if not arrived.triggered:
+                    return None
             else:
-                get.cancel()
-        return taken
+                yield arrived
+
+    def _hand_over(self, part: Part, outputs: list[Buffer]) -> Generator[simpy.Event, Any, None]:
+        """A split: put the part where there is most room, or wait until room frees
+        up in any output (not just one of them) and choose again."""
+        env = self.env
+        while True:
+            best = max(outputs, key=lambda b: b.room)
+            if best.room > 0:
+                yield best.put(part)
+                return
+            freed = env.event()
+            for buffer in outputs:
+                buffer.room_waiters.append(freed)
+            yield freed
 
     # -- the answer -------------------------------------------------------------
     def run(self) -> Replication:
+        """:raises BadInput: the run needs more than ``max_events`` events, or its
+        line falls hopelessly behind its demand."""
         started = time.perf_counter()
         end = self.warmup + self.horizon
-        self.env.run(until=end)
+        env = self.env
+        for piece in range(1, _SLICES + 1):
+            env.run(until=end * piece / _SLICES)
+            if next(env._eid) > self.max_events:
+                raise BadInput(
+                    f"a replication of line {self.line.iri} passed {self.max_events:,.0f} "
+                    f"events after {env.now / 3600:,.1f} of {end / 3600:,.1f} h: far more "
+                    "than its parameters suggest (very short failure, repair or maintenance "
+                    "times?); shorten the horizon or check the parameters"
+                )
         wall = time.perf_counter() - started
         return self._collect(end, wall)
 
@@ -416,7 +493,24 @@ ORDERS = "orders"
 
 
 def run_replication(
-    line: LineSpec, horizon: float, warmup: float, seed: int, replication: int
+    line: LineSpec,
+    horizon: float,
+    warmup: float,
+    seed: int,
+    replication: int,
+    max_events: float = INF,
 ) -> Replication:
-    """Simulate ``warmup + horizon`` seconds; statistics cover the horizon only."""
-    return LineRun(line, horizon=horizon, warmup=warmup, seed=seed, replication=replication).run()
+    """Simulate ``warmup + horizon`` seconds; statistics cover the horizon only.
+
+    :raises BadInput: more than ``max_events`` events, or a line hopelessly behind
+        its demand.
+    """
+    run = LineRun(
+        line,
+        horizon=horizon,
+        warmup=warmup,
+        seed=seed,
+        replication=replication,
+        max_events=max_events,
+    )
+    return run.run()

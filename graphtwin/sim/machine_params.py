@@ -400,9 +400,11 @@ def maintenance_of(scope: Scope) -> tuple[float | None, float | None, Origin]:
             why = "gtsim:maintenanceDuration without gt:maintenanceInterval"
         return None, None, scope.origin(MAINTENANCE, "none", "default", why)
     every, takes = float(interval.value), float(duration.value)
-    if every <= 0 or takes < 0:
+    # A zero duration would be a stop that takes no time: no maintenance at all, and
+    # an endless run of zero-length stops for the simulator.
+    if every <= 0 or takes <= 0:
         raise BadInput(
-            f"{scope.what}: planned maintenance needs an interval > 0 and a duration >= 0 "
+            f"{scope.what}: planned maintenance needs an interval > 0 and a duration > 0 "
             f"(got every {every:g} h, {takes:g} h)"
         )
     value = f"every {every:g} h of operation, {takes:g} h"

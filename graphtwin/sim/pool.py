@@ -51,16 +51,19 @@ class WorkerPool:
             pool.submit(abs, 0)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        executor = self._pool()
         try:
-            return self._pool().submit(fn, *args)
+            return executor.submit(fn, *args)
         except BrokenProcessPool:
-            self._restart()
+            self._restart(executor)
             return self._pool().submit(fn, *args)
 
-    def _restart(self) -> None:
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        # Only the pool that broke: another request may have started a new one already.
+        if self._executor is not broken:
+            return
         log.warning("simulation worker pool broke (a worker died); starting a new one")
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        broken.shutdown(wait=False, cancel_futures=True)
         self._executor = None
 
     async def gather(
@@ -77,6 +80,7 @@ class WorkerPool:
 
         :raises SourceUnavailable: a worker died.
         """
+        executor = self._pool()
         futures = [self.submit(fn, *args) for args in calls]
         if on_submit is not None:
             on_submit(futures)
@@ -93,13 +97,21 @@ class WorkerPool:
         try:
             return list(await asyncio.gather(*waiting))
         except BrokenProcessPool:
-            self._restart()
+            self._restart(executor)
             raise SourceUnavailable("a simulation worker process died; retry the request") from None
         finally:
             for future in futures:
                 future.cancel()
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Stop the workers now, replications in progress included (a server that
+        stops does not wait for a simulation nobody will read)."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        # The executor's own worker table (private, hence getattr): shutdown() alone
+        # would leave running replications to finish first.
+        workers = dict(getattr(executor, "_processes", None) or {})
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in workers.values():
+            process.terminate()

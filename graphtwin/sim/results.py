@@ -6,8 +6,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# Indexes into the per-state seconds; the same order as engine.STATES.
-_PRODUCING, _IDLE, _STARVED, _BLOCKED, _DOWN, _SETUP, _MAINTENANCE, _OFF_SHIFT = range(8)
+#: Machine states, in the order of the per-state seconds and shares everywhere.
+STATES = ("producing", "idle", "starved", "blocked", "down", "setup", "maintenance", "offShift")
+_PRODUCING, _IDLE, _STARVED, _BLOCKED, _DOWN, _SETUP, _MAINTENANCE, _OFF_SHIFT = range(len(STATES))
 
 
 def percentile(ordered: Sequence[float], q: float) -> float | None:
@@ -24,7 +25,7 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
 class MachineRun:
     iri: str
     station: str
-    seconds: tuple[float, ...]  # time in each state, engine.STATES order
+    seconds: tuple[float, ...]  # time in each state, in STATES order
     produced: int
     scrapped: int
     ideal_cycle: float
@@ -42,7 +43,7 @@ class StationRun:
 
     @staticmethod
     def of(iri: str, machines: Sequence[MachineRun]) -> StationRun:
-        seconds = tuple(sum(m.seconds[i] for m in machines) for i in range(8))
+        seconds = tuple(sum(m.seconds[i] for m in machines) for i in range(len(STATES)))
         return StationRun(
             iri=iri,
             machines=len(machines),

@@ -82,22 +82,24 @@ class Scenario:
         return self == Scenario(self.name)
 
 
-def _positive(
-    value: float, what: str, path: tuple[str, ...], bound: float = MAX_MULTIPLIER
-) -> None:
-    if not math.isfinite(value) or not 0 < value <= bound:
+def _factor(value: float, what: str, path: tuple[str, ...]) -> None:
+    """:raises BadInput: a factor outside [1/MAX_MULTIPLIER, MAX_MULTIPLIER]. Bounded
+    below too: a factor near zero turns a time into a flood of simulation events."""
+    low = 1 / MAX_MULTIPLIER
+    if not math.isfinite(value) or not low <= value <= MAX_MULTIPLIER:
         raise BadInput(
-            f"{what} must be greater than 0 and at most {bound:g}, got {value:g}", path=path
+            f"{what} must be between {low:g} and {MAX_MULTIPLIER:g}, got {value:g}", path=path
         )
 
 
 class _Editor:
     """Applies one scenario's changes to a line, machine by machine."""
 
-    def __init__(self, line: LineSpec, scenario: Scenario, warmup: float) -> None:
+    def __init__(self, line: LineSpec, scenario: Scenario, warmup: float, horizon: float) -> None:
         self.line = line
         self.scenario = scenario
         self.warmup = warmup
+        self.horizon = horizon
         self.origins: list[Origin] = []
         self.stations = {s.iri: s for s in line.stations}
         self.machine_station = {m.iri: s.iri for s in line.stations for m in s.machines}
@@ -124,14 +126,17 @@ class _Editor:
     def apply(self) -> LineSpec:
         s = self.scenario
         line = self.line
+        # Machines are added first, as copies of the station's first machine as the
+        # graph has it: a change aimed at that machine must not be copied, and a
+        # change aimed at the station must reach the new machines too.
+        for i, added in enumerate(s.added_machines):
+            self._add_machines(added, ("scenario", "addedMachines", str(i)))
         for i, down in enumerate(s.machines_down):
             self._machine_down(down, ("scenario", "machinesDown", str(i)))
         for i, change in enumerate(s.processing):
             self._processing(change, ("scenario", "processingTimes", str(i)))
         for i, deferred in enumerate(s.deferred_maintenance):
             self._deferred(deferred, ("scenario", "deferredMaintenance", str(i)))
-        for i, added in enumerate(s.added_machines):
-            self._add_machines(added, ("scenario", "addedMachines", str(i)))
         buffers = {b.id: b for b in line.buffers}
         for i, resize in enumerate(s.buffers):
             path = ("scenario", "bufferCapacities", str(i))
@@ -150,7 +155,7 @@ class _Editor:
         arrivals = line.arrivals
         if s.demand_multiplier is not None:
             demand_path = ("scenario", "demandMultiplier")
-            _positive(s.demand_multiplier, "demand multiplier", demand_path)
+            _factor(s.demand_multiplier, "demand multiplier", demand_path)
             if arrivals.interarrival is None:
                 raise BadInput(
                     f"line {line.iri} takes unlimited raw material (it has no gtsim:demandRate), "
@@ -188,6 +193,12 @@ class _Editor:
                 f"got {down.start:g}..{down.end:g}",
                 path=path,
             )
+        if down.start * 3600.0 >= self.horizon:
+            raise BadInput(
+                f"a downtime window from {down.start:g} h starts after the horizon "
+                f"({self.horizon / 3600:g} h) ends",
+                path=(*path, "fromHour"),
+            )
         window = (self.warmup + down.start * 3600.0, self.warmup + down.end * 3600.0)
         self.change(machines, lambda m: replace(m, down_windows=(*m.down_windows, window)))
         for iri in machines:
@@ -198,16 +209,22 @@ class _Editor:
         if (change.factor is None) == (change.seconds is None):
             raise BadInput("give either factor or seconds for a processing time change", path=path)
         if change.factor is not None:
-            _positive(change.factor, "processing time factor", (*path, "factor"))
-        elif change.seconds is not None:
-            _positive(change.seconds, "processing time", (*path, "seconds"), 1e7)
+            _factor(change.factor, "processing time factor", (*path, "factor"))
+        elif change.seconds is not None and not (
+            math.isfinite(change.seconds) and change.seconds > 0
+        ):
+            raise BadInput(
+                f"processing time must be more than 0 seconds, got {change.seconds:g}",
+                path=(*path, "seconds"),
+            )
 
         def edit(m: MachineSpec) -> MachineSpec:
-            factor = (
-                change.factor
-                if change.factor is not None
-                else (change.seconds or 0) / m.processing.mean
-            )
+            if change.factor is not None:
+                factor = change.factor
+            else:
+                factor = (change.seconds or 0) / m.processing.mean
+                # The same bounds as a factor: from the graph's mean to the new one.
+                _factor(factor, f"processing time of {m.iri} changed by a factor that", path)
             processing = m.processing.scaled(factor)
             self.note(m.iri, "processingTime", processing.describe())
             return replace(m, processing=processing)
@@ -216,10 +233,8 @@ class _Editor:
 
     def _deferred(self, deferred: DeferredMaintenance, path: tuple[str, ...]) -> None:
         machines = self.machines_of(deferred.asset, (*path, "asset"))
-        _positive(
-            deferred.interval_factor, "maintenance interval factor", (*path, "intervalFactor")
-        )
-        _positive(deferred.mtbf_factor, "MTBF factor", (*path, "mtbfFactor"))
+        _factor(deferred.interval_factor, "maintenance interval factor", (*path, "intervalFactor"))
+        _factor(deferred.mtbf_factor, "MTBF factor", (*path, "mtbfFactor"))
 
         def edit(m: MachineSpec) -> MachineSpec:
             if m.maintenance_interval is None:
@@ -272,12 +287,14 @@ class _Editor:
         self.note(station.iri, "machines", f"{existing} + {added.count} like {model.iri}")
 
 
-def apply_scenario(line: LineSpec, scenario: Scenario, *, warmup: float) -> LineSpec:
-    """``line`` with ``scenario`` applied; ``warmup`` (s) places downtime windows,
-    which count from the start of the horizon.
+def apply_scenario(
+    line: LineSpec, scenario: Scenario, *, warmup: float, horizon: float = math.inf
+) -> LineSpec:
+    """``line`` with ``scenario`` applied; downtime windows count from the start of
+    the ``horizon`` (s), after the ``warmup`` (s), and must start within it.
 
     :raises BadInput: an asset the line does not have, or an impossible value.
     """
     if scenario.empty:
         return line
-    return _Editor(line, scenario, warmup).apply()
+    return _Editor(line, scenario, warmup, horizon).apply()

@@ -10,14 +10,15 @@ estimated up front, and a run over the bound is refused with the bound named.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from graphtwin.errors import BadInput
+from graphtwin.errors import BadInput, Conflict
 from graphtwin.history.port import HistoryStore
 from graphtwin.sim.calibration import calibrate
 from graphtwin.sim.engine import run_replication
@@ -36,12 +37,19 @@ MAX_VARIANTS = 20
 MAX_SWEEP = 400
 MAX_CALIBRATION_DAYS = 366
 MAX_SEED = 2**31 - 1  # a GraphQL Int
+# Inline answers computed at once; more wait in no queue but are refused (retry, or a job).
+MAX_INLINE = 4
 # Expected simulation events a request may cost: inline answers must come back in
 # well under a minute on two cores (~200k events/s per core), jobs in well under an hour.
 INLINE_EVENTS = 20_000_000
 JOB_EVENTS = 600_000_000
-# Events per part per machine (take, process, hand over, and the odd failure).
+# Events per part per machine (take, process, hand over), per failure or planned
+# stop (the work before it, the stop), per arrival (the wait, the order).
 EVENTS_PER_PART = 5
+EVENTS_PER_STOP = 3
+EVENTS_PER_ARRIVAL = 2
+CAP_FACTOR = 4
+MIN_CAP = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +110,26 @@ def run_settings(
 
 
 def expected_events(line: LineSpec, settings: RunSettings) -> float:
-    """A generous estimate of the events one replication of ``line`` schedules."""
+    """A generous estimate of the events one replication of ``line`` schedules: every
+    machine busy all the time (parts, failures, planned maintenance) plus arrivals."""
     seconds = settings.horizon + settings.warmup
-    return EVENTS_PER_PART * sum(
-        seconds / machine.processing.mean
-        for station in line.stations
-        for machine in station.machines
-    )
+    events = 0.0
+    for station in line.stations:
+        for machine in station.machines:
+            events += EVENTS_PER_PART * seconds / machine.processing.mean
+            if machine.failure is not None:
+                events += EVENTS_PER_STOP * seconds / machine.failure.mean
+            if machine.maintenance_interval:
+                events += EVENTS_PER_STOP * seconds / machine.maintenance_interval
+    if line.arrivals.interarrival is not None:
+        events += EVENTS_PER_ARRIVAL * seconds / line.arrivals.interarrival.mean
+    return events
+
+
+def event_cap(line: LineSpec, settings: RunSettings) -> float:
+    """Where a replication is stopped: far above the estimate, so only a run the
+    estimate badly misjudged (a pathological distribution) ever reaches it."""
+    return max(CAP_FACTOR * expected_events(line, settings), MIN_CAP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +174,7 @@ class Simulator:
         self.jobs = jobs or JobRegistry()
         self.inline_events = inline_events
         self.job_events = job_events
+        self._inline = 0
 
     def use_history(self, history: HistoryStore) -> None:
         """Calibrate from ``history`` from now on (the store starts with live data)."""
@@ -190,7 +212,7 @@ class Simulator:
         self, lines: Sequence[LineSpec], settings: RunSettings, job: Job | None
     ) -> list[list[Replication]]:
         calls = [
-            (line, settings.horizon, settings.warmup, settings.seed, rep)
+            (line, settings.horizon, settings.warmup, settings.seed, rep, event_cap(line, settings))
             for line in lines
             for rep in range(settings.replications)
         ]
@@ -210,12 +232,32 @@ class Simulator:
 
     # -- one scenario ---------------------------------------------------------------
     async def _prepare_one(self, line: str, scenario: Scenario, settings: RunSettings) -> LineSpec:
-        return apply_scenario(await self.model(line, settings), scenario, warmup=settings.warmup)
+        return apply_scenario(
+            await self.model(line, settings),
+            scenario,
+            warmup=settings.warmup,
+            horizon=settings.horizon,
+        )
+
+    @contextlib.contextmanager
+    def _inline_slot(self) -> Iterator[None]:
+        """:raises Conflict: ``MAX_INLINE`` inline answers are being computed already."""
+        if self._inline >= MAX_INLINE:
+            raise Conflict(
+                f"{self._inline} simulations are being answered already (at most "
+                f"{MAX_INLINE} at once); retry shortly, or start a job"
+            )
+        self._inline += 1
+        try:
+            yield
+        finally:
+            self._inline -= 1
 
     async def simulate(self, line: str, scenario: Scenario, settings: RunSettings) -> Summary:
         spec = await self._prepare_one(line, scenario, settings)
         self._check_budget([spec], settings, job=False)
-        [reps] = await self._run([spec], settings, None)
+        with self._inline_slot():
+            [reps] = await self._run([spec], settings, None)
         # Summaries are plain CPU work: off the event loop.
         return await asyncio.to_thread(self._summary, spec, scenario.name, reps, settings)
 
@@ -244,7 +286,8 @@ class Simulator:
             raise BadInput("scenario names must be unique within a comparison", path=("variants",))
         model = await self.model(line, settings)
         return [
-            (s, apply_scenario(model, s, warmup=settings.warmup)) for s in (baseline, *variants)
+            (s, apply_scenario(model, s, warmup=settings.warmup, horizon=settings.horizon))
+            for s in (baseline, *variants)
         ]
 
     def _comparison(
@@ -268,7 +311,8 @@ class Simulator:
     ) -> Comparison:
         prepared = await self._prepare_many(line, baseline, variants, settings)
         self._check_budget([spec for _, spec in prepared], settings, job=False)
-        runs = await self._run([spec for _, spec in prepared], settings, None)
+        with self._inline_slot():
+            runs = await self._run([spec for _, spec in prepared], settings, None)
         return await asyncio.to_thread(self._comparison, prepared, runs, settings)
 
     async def start_comparison(
@@ -305,7 +349,12 @@ class Simulator:
         """Every combination of ``capacities`` (applied to ``buffers``, default all
         buffers of the line) and processing time ``factors`` (applied to
         ``stations``, default all), on top of ``base``."""
-        model = apply_scenario(await self.model(line, settings), base, warmup=settings.warmup)
+        model = apply_scenario(
+            await self.model(line, settings),
+            base,
+            warmup=settings.warmup,
+            horizon=settings.horizon,
+        )
         buffers = list(buffers) or [b.id for b in model.buffers if not b.implicit]
         stations = list(stations) or [s.iri for s in model.stations]
         sizes: list[int | None] = [*capacities] or [None]
@@ -334,6 +383,7 @@ class Simulator:
                     else (),
                 ),
                 warmup=settings.warmup,
+                horizon=settings.horizon,
             )
             for name, (capacity, factor) in zip(names, grid, strict=True)
         ]

@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from graphtwin.sim.results import BufferRun, Replication, StationRun
+from graphtwin.sim.results import STATES, BufferRun, Replication, StationRun
 from graphtwin.sim.spec import LineSpec, Origin
 
 #: The states a station's time is split into, as the answer names them.
-SHARES = ("producing", "idle", "starved", "blocked", "down", "setup", "maintenance", "offShift")
+SHARES = STATES
 BOTTLENECK_METHOD = (
-    "active-time share (Roser): the station that is least often waiting for parts or "
-    "for room downstream, i.e. with the largest share of time producing, down, in "
-    "setup or in maintenance"
+    "active-time share (after Roser's active-period method): the station that is "
+    "least often waiting for parts or for room downstream, i.e. with the largest share "
+    "of time producing, down, in setup or in maintenance"
 )
 CONFIDENCE = 0.95
 

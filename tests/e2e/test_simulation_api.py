@@ -365,6 +365,11 @@ async def test_absurd_runs_are_refused_with_the_bound(
         ({"bufferCapacities": [{"buffer": WELD_B10, "capacity": 0}]}, "capacity"),
         ({"demandMultiplier": -1.0}, "demandMultiplier"),
         ({"processingTimes": [{"asset": WELD_OP50, "factor": 0.0}]}, "factor"),
+        ({"processingTimes": [{"asset": WELD_OP50, "factor": 1e-9}]}, "factor"),
+        (
+            {"deferredMaintenance": [{"asset": WELD_OP50, "intervalFactor": 1e-300}]},
+            "intervalFactor",
+        ),
         ({"processingTimes": [{"asset": f"{PRESS}/stations/op10"}]}, "processingTimes"),
         ({"machinesDown": [{"asset": WELD_OP50, "fromHour": 5, "toHour": 1}]}, "machinesDown"),
         ({"shiftCalendar": "Mon-Fri 25:00-26:00"}, "shiftCalendar"),
@@ -389,6 +394,55 @@ async def test_start_with_bad_input_returns_a_typed_error(demo_twin: Twin) -> No
     assert "horizon" in result["path"]
 
 
+async def test_unnamed_variants_are_not_all_called_baseline(demo_twin: Twin) -> None:
+    # A variant without a name used to be "baseline" too, and the comparison was
+    # refused for duplicate names.
+    data = await demo_twin.query(
+        """query($line: String!) {
+          compareScenarios(line: $line, horizon: 4, replications: 1,
+                           variants: [{demandMultiplier: 1.5}, {demandMultiplier: 0.5}]) {
+            baseline { scenario } variants { result { scenario } } } }""",
+        {"line": WELD},
+    )
+    comparison = data["compareScenarios"]
+    assert comparison["baseline"]["scenario"] == "baseline"
+    assert [v["result"]["scenario"] for v in comparison["variants"]] == ["variant 1", "variant 2"]
+
+
+async def test_added_machines_do_not_copy_a_change_aimed_at_the_first_machine(
+    demo_twin: Twin,
+) -> None:
+    children = await demo_twin.services.twins.queries.children([WELD_OP50])
+    first = children[0][0].iri
+    data = await demo_twin.query(
+        """query($line: String!, $station: String!, $first: String!) {
+          compareScenarios(line: $line, horizon: 24, warmup: 1, replications: 1, variants: [
+            {name: "both", addedMachines: [{station: $station}],
+             machinesDown: [{asset: $first, fromHour: 0, toHour: 24}]}]) {
+            variants { result { stations { station machines shares { down { mean } } } } } } }""",
+        {"line": WELD, "station": WELD_OP50, "first": first},
+    )
+    [variant] = data["compareScenarios"]["variants"]
+    op50 = next(s for s in variant["result"]["stations"] if s["station"] == WELD_OP50)
+    assert op50["machines"] == 2
+    # Only the first of the two machines is down all day: half the station's time.
+    assert op50["shares"]["down"]["mean"] == pytest.approx(0.5, abs=0.02)
+
+
+async def test_a_downtime_window_after_the_horizon_is_refused(demo_twin: Twin) -> None:
+    values = {
+        "line": WELD,
+        "horizon": 24.0,
+        "reps": 1,
+        "seed": 1,
+        "scenario": {"machinesDown": [{"asset": WELD_OP50, "fromHour": 30, "toHour": 40}]},
+    }
+    error = await _error(demo_twin, SIMULATE, values)
+    assert error["extensions"]["code"] == "BAD_INPUT"
+    assert "after the horizon" in error["message"]
+
+
+# Last: the lab plant replaces the demo plant the tests above share.
 async def test_missing_processing_time_names_the_station_and_machine(lab_twin: Twin) -> None:
     values = {"line": LAB_LINE, "horizon": 1.0, "reps": 1, "seed": 1}
     error = await _error(lab_twin, SIMULATE, values)

@@ -268,3 +268,10 @@ def test_a_negligible_spread_is_deterministic_and_a_wide_one_exponential() -> No
     wide = fit_durations([rng.expovariate(1 / 60) for _ in range(500)])
     assert wide.distribution.family is Family.EXPONENTIAL
     assert wide.distribution.mean == pytest.approx(60, rel=0.15)
+
+
+def test_a_steady_cycle_keeps_one_sample_per_part() -> None:
+    # Every part takes 30 s and is reported once when done: the same value 30 s
+    # apart is a new part each time, not a polled repeat.
+    points = [point(30.0, 30 * i) for i in range(12)]
+    assert cycle_samples(points) == [30.0] * 12

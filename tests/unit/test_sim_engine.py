@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from graphtwin.errors import BadInput
 from graphtwin.sim.calendar import parse_calendar
-from graphtwin.sim.engine import STATES, run_replication
+from graphtwin.sim.engine import run_replication
+from graphtwin.sim.results import STATES
 from graphtwin.sim.spec import (
     ArrivalSpec,
     BufferSpec,
@@ -131,3 +133,44 @@ def test_a_station_with_its_own_calendar_keeps_its_hours() -> None:
     shares = {s.iri: s.shares[OFF] for s in rep.stations}
     assert shares["urn:a"] == pytest.approx(8 / 24, abs=1e-6)
     assert shares["urn:c"] == pytest.approx(16 / 24, abs=1e-6)
+
+
+def test_a_split_does_not_wait_on_one_full_branch_while_the_other_has_room() -> None:
+    # One feeder splits into a slow and a fast branch behind one-part buffers: the
+    # fast branch must take nearly all the work instead of waiting for the slow one.
+    stations = (
+        StationSpec("urn:s", "S", (machine("urn:m", 1.0),), outputs=("urn:b1", "urn:b2")),
+        StationSpec("urn:slow", "Slow", (machine("urn:m1", 100.0),), ("urn:b1",)),
+        StationSpec("urn:fast", "Fast", (machine("urn:m2", 2.0),), ("urn:b2",)),
+    )
+    buffers = (BufferSpec("urn:b1", "B1", 1), BufferSpec("urn:b2", "B2", 1))
+    rep = run_replication(LineSpec("urn:l", "L", stations, buffers), 10_000.0, 100.0, 1, 0)
+    assert rep.throughput == pytest.approx(3600 / 100 + 3600 / 2, rel=0.02)
+
+
+def test_a_saturated_merge_takes_from_every_feeder() -> None:
+    stations = (
+        StationSpec("urn:a", "A", (machine("urn:ma", 1.0),), outputs=("urn:ba",)),
+        StationSpec("urn:b", "B", (machine("urn:mb", 1.0),), outputs=("urn:bb",)),
+        StationSpec(
+            "urn:c", "C", (machine("urn:mc1", 3.0), machine("urn:mc2", 3.0)), ("urn:ba", "urn:bb")
+        ),
+    )
+    buffers = (BufferSpec("urn:ba", "BA", 1), BufferSpec("urn:bb", "BB", 1))
+    rep = run_replication(LineSpec("urn:l", "L", stations, buffers), 10_000.0, 100.0, 1, 0)
+    passed = {b.id: b.passed for b in rep.buffers}
+    assert passed["urn:ba"] == pytest.approx(passed["urn:bb"], rel=0.02)
+    assert sum(passed.values()) == pytest.approx(rep.good, abs=2)
+    assert all(b.max_level <= 1 for b in rep.buffers)
+
+
+def test_a_line_far_behind_its_demand_is_called_off() -> None:
+    line = one_station(machine("urn:m", 10.0), arrivals=ArrivalSpec(Distribution.fixed(0.001)))
+    with pytest.raises(BadInput, match="falls hopelessly behind its demand"):
+        run_replication(line, 10 * HOUR, 0, 1, 0)
+
+
+def test_a_run_past_its_event_cap_stops_with_a_clear_error() -> None:
+    m = machine("urn:m", 10.0, maintenance_interval=1e-6, maintenance_duration=1e-6)
+    with pytest.raises(BadInput, match="passed 100,000 events"):
+        run_replication(one_station(m), HOUR, 0, 1, 0, max_events=100_000)

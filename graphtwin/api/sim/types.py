@@ -170,7 +170,10 @@ class SimulationResult:
     throughput_per_hour: Estimate = strawberry.field(description="Good units per hour.")
     good_units: Estimate
     scrapped_units: Estimate
-    wip: Estimate = strawberry.field(description="Time-weighted mean number of parts in the line.")
+    wip: Estimate = strawberry.field(
+        description="Time-weighted mean number of parts released and not yet finished "
+        "(orders waiting for the first station included)."
+    )
     lead_time: LeadTime
     energy_kwh: Estimate
     energy_per_unit_kwh: Estimate | None = strawberry.field(description="Energy per good unit.")
@@ -437,7 +440,9 @@ class DeferredMaintenanceInput:
     description="Changes to the line as the graph describes it; everything is optional."
 )
 class ScenarioInput:
-    name: str = "baseline"
+    name: str | None = strawberry.field(
+        default=None, description='Default: "baseline", or "variant N" for the N-th variant.'
+    )
     demand_multiplier: float | None = strawberry.field(
         default=None, description="Multiply the line's demand (gtsim:demandRate)."
     )
@@ -456,7 +461,7 @@ def scenario(given: ScenarioInput | None, default_name: str = "baseline") -> sc.
     if given is None:
         return sc.Scenario(default_name)
     return sc.Scenario(
-        name=given.name,
+        name=given.name if given.name is not None else default_name,
         demand_multiplier=given.demand_multiplier,
         machines_down=tuple(
             sc.MachineDown(d.asset, d.from_hour, d.to_hour) for d in given.machines_down or ()
