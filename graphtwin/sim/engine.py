@@ -42,7 +42,7 @@ INF = math.inf
 #: order costs memory.
 MAX_WAITING_ORDERS = 1_000_000
 #: Time slices a run is cut into to check its event cap between them.
-_SLICES = 64
+_SLICES = 256
 
 Process = Generator[simpy.Event, Any, None]
 
@@ -271,6 +271,9 @@ class LineRun:
             inputs = [self.orders]
         waiting = IDLE if inputs and inputs[0] is self.orders else STARVED
         outputs = [self.buffers[b] for b in station.outputs]
+        # The common case, one input and one output, without the general paths.
+        single = inputs[0] if len(inputs) == 1 and not windows else None
+        output = outputs[0] if len(outputs) == 1 else None
         window = 0
         turn = 0  # which input a merge takes from first
         last_product = -1
@@ -289,10 +292,13 @@ class LineRun:
             if not inputs:
                 part = self._release(now)
             else:
-                m.totals[m.state] += now - m.since
-                m.state, m.since = waiting, now
-                if len(inputs) == 1 and not windows:
-                    part = yield inputs[0].get()
+                # Only a take that will wait changes the state: in a flowing line a
+                # part is there, and the take costs no time.
+                if single is None or not single.items:
+                    m.totals[m.state] += now - m.since
+                    m.state, m.since = waiting, now
+                if single is not None:
+                    part = yield single.get()
                 else:
                     got = yield from self._take(inputs, turn, windows, window)
                     if got is None:
@@ -306,8 +312,9 @@ class LineRun:
                     yield timeout(setup())
                     now = env.now
                 last_product = part.product
-            m.totals[m.state] += now - m.since
-            m.state, m.since = PRODUCING, now
+            if m.state != PRODUCING:
+                m.totals[m.state] += now - m.since
+                m.state, m.since = PRODUCING, now
             work = process()
             while ttf <= work or ttm <= work:
                 if ttf <= ttm:
@@ -344,11 +351,14 @@ class LineRun:
                 self.good += 1
                 self.lead_times.append(now - part.born)
                 continue
-            m.totals[PRODUCING] += now - m.since
-            m.state, m.since = BLOCKED, now
-            if len(outputs) == 1:
-                yield outputs[0].put(part)
+            if output is not None:
+                if output.room <= 0:  # a put that will wait: blocked until room frees
+                    m.totals[PRODUCING] += now - m.since
+                    m.state, m.since = BLOCKED, now
+                yield output.put(part)
             else:
+                m.totals[PRODUCING] += now - m.since
+                m.state, m.since = BLOCKED, now
                 yield from self._hand_over(part, outputs)
 
     def _take(

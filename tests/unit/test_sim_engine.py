@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graphtwin.errors import BadInput
+from graphtwin.sim import engine
 from graphtwin.sim.calendar import parse_calendar
 from graphtwin.sim.engine import run_replication
 from graphtwin.sim.results import STATES
@@ -164,13 +165,16 @@ def test_a_saturated_merge_takes_from_every_feeder() -> None:
     assert all(b.max_level <= 1 for b in rep.buffers)
 
 
-def test_a_line_far_behind_its_demand_is_called_off() -> None:
+def test_a_line_far_behind_its_demand_is_called_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "MAX_WAITING_ORDERS", 10_000)  # the real bound takes a while
     line = one_station(machine("urn:m", 10.0), arrivals=ArrivalSpec(Distribution.fixed(0.001)))
     with pytest.raises(BadInput, match="falls hopelessly behind its demand"):
         run_replication(line, 10 * HOUR, 0, 1, 0)
 
 
 def test_a_run_past_its_event_cap_stops_with_a_clear_error() -> None:
-    m = machine("urn:m", 10.0, maintenance_interval=1e-6, maintenance_duration=1e-6)
+    # A stop every 10 ms: far more events than the service's estimate would allow,
+    # as a distribution the estimate misjudges could make.
+    m = machine("urn:m", 10.0, maintenance_interval=0.01, maintenance_duration=0.01)
     with pytest.raises(BadInput, match="passed 100,000 events"):
         run_replication(one_station(m), HOUR, 0, 1, 0, max_events=100_000)
