@@ -43,7 +43,7 @@ MAX_INLINE = 4
 # well under a minute on two cores (~200k events/s per core), jobs in well under an hour.
 INLINE_EVENTS = 20_000_000
 JOB_EVENTS = 600_000_000
-# Events per part per machine (take, process, hand over), per failure or planned
+# Events per part and station (take, process, hand over), per failure or planned
 # stop (the work before it, the stop), per arrival (the wait, the order).
 EVENTS_PER_PART = 5
 EVENTS_PER_STOP = 3
@@ -110,19 +110,32 @@ def run_settings(
 
 
 def expected_events(line: LineSpec, settings: RunSettings) -> float:
-    """A generous estimate of the events one replication of ``line`` schedules: every
-    machine busy all the time (parts, failures, planned maintenance) plus arrivals."""
+    """A generous estimate of the events one replication of ``line`` schedules.
+
+    Parts: each station makes at most what its machines can (every one busy all the
+    time) and at most what reaches it (the demand at a source, what its feeders make
+    further down), so a line its demand limits is not priced as if it ran flat out.
+    Stops: every machine's failures and planned maintenance as if it never waited.
+    """
     seconds = settings.horizon + settings.warmup
+    interarrival = line.arrivals.interarrival
+    demand = 1 / interarrival.mean if interarrival is not None else math.inf
+    made: dict[str, float] = {}  # parts per second into each buffer
     events = 0.0
-    for station in line.stations:
+    for station in line.stations:  # in material-flow order
+        capacity = sum(1 / machine.processing.mean for machine in station.machines)
+        supply = sum(made.get(b, 0.0) for b in station.inputs) if station.inputs else demand
+        rate = min(capacity, supply)
+        for output in station.outputs:
+            made[output] = made.get(output, 0.0) + rate
+        events += EVENTS_PER_PART * rate * seconds
         for machine in station.machines:
-            events += EVENTS_PER_PART * seconds / machine.processing.mean
             if machine.failure is not None:
                 events += EVENTS_PER_STOP * seconds / machine.failure.mean
             if machine.maintenance_interval:
                 events += EVENTS_PER_STOP * seconds / machine.maintenance_interval
-    if line.arrivals.interarrival is not None:
-        events += EVENTS_PER_ARRIVAL * seconds / line.arrivals.interarrival.mean
+    if interarrival is not None:
+        events += EVENTS_PER_ARRIVAL * seconds / interarrival.mean
     return events
 
 

@@ -10,7 +10,15 @@ from graphtwin.errors import BadInput, Conflict, NotFound
 from graphtwin.sim.engine import run_replication
 from graphtwin.sim.jobs import Job, JobRegistry, JobStatus
 from graphtwin.sim.scenario import AddedMachine, Scenario, apply_scenario
-from graphtwin.sim.spec import Distribution, LineSpec, MachineSpec, StationSpec
+from graphtwin.sim.service import expected_events, run_settings
+from graphtwin.sim.spec import (
+    ArrivalSpec,
+    BufferSpec,
+    Distribution,
+    LineSpec,
+    MachineSpec,
+    StationSpec,
+)
 from graphtwin.sim.summary import Estimate, deltas
 
 
@@ -104,3 +112,40 @@ async def test_a_failing_job_reports_the_error() -> None:
         "no such station",
         "BAD_INPUT",
     )
+
+
+@pytest.mark.parametrize("interarrival", [None, 25.0])
+def test_the_event_estimate_bounds_a_run_without_pricing_idle_capacity(
+    interarrival: float | None,
+) -> None:
+    # Three stations of 10 s behind a demand of one part every 25 s (or unlimited
+    # raw material): the estimate is above what a run schedules, but not far above,
+    # so a demand-limited line is not refused as if it ran flat out.
+    machines = [
+        MachineSpec(
+            f"urn:m{i}",
+            "M",
+            Distribution.exponential(10.0),
+            10.0,
+            failure=Distribution.exponential(3600.0),
+            repair=Distribution.exponential(60.0),
+        )
+        for i in range(3)
+    ]
+    stations = tuple(
+        StationSpec(
+            f"urn:s{i}",
+            "S",
+            (m,),
+            (f"urn:b{i}",) if i else (),
+            (f"urn:b{i + 1}",) if i < 2 else (),
+        )
+        for i, m in enumerate(machines)
+    )
+    buffers = tuple(BufferSpec(f"urn:b{i}", "B", 5) for i in (1, 2))
+    arrivals = ArrivalSpec(Distribution.exponential(interarrival) if interarrival else None)
+    line = LineSpec("urn:l", "L", stations, buffers, arrivals)
+    settings = run_settings(horizon_hours=24.0, warmup_hours=0.0, replications=1, seed=1)
+    estimate = expected_events(line, settings)
+    actual = run_replication(line, settings.horizon, 0.0, 1, 0).events
+    assert actual <= estimate <= 3 * actual
