@@ -6,6 +6,7 @@ Starlette lifespan or a CLI command and stops it on the way out.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -176,6 +177,11 @@ async def running(
                 field = await start_demo_field(settings, services.twins)
             assert services.live is not None
             await services.live.start()
+        # Everything built so far (ontologies, shapes, the plant's rdflib graphs, the
+        # model) lives as long as the server: move it out of the collector's sight,
+        # so the full collections that live data's allocations trigger stay cheap.
+        gc.collect()
+        gc.freeze()
         yield Runtime(settings=settings, engine=engine, services=services)
     finally:
         if services is not None:

@@ -485,6 +485,11 @@ class SqliteHistory:
             # on_durable promises; a power cut may lose the last commits, never the file.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA journal_size_limit = 67108864")
+            # 64 MiB of page cache (default 2 MiB): rows of many series arrive
+            # interleaved, so every batch touches the newest leaf page of each series;
+            # with 1,250 series those pages alone outgrow the default cache and every
+            # insert read its page back (about 50 % more rows/s with the larger cache).
+            conn.execute("PRAGMA cache_size = -65536")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise SourceUnavailable(
