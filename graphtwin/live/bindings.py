@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rdflib import Literal
@@ -22,6 +24,9 @@ from graphtwin.semantics.description import Description
 from graphtwin.semantics.ontology import OntologyIndex, Unit
 from graphtwin.semantics.vocab import GTB
 from graphtwin.values import PropertyKey
+
+if TYPE_CHECKING:
+    from graphtwin.live.transform import Converter
 
 OPCUA_POLICIES = ("None", "Basic256Sha256")
 OPCUA_MODES = ("None", "Sign", "SignAndEncrypt")
@@ -96,6 +101,14 @@ class Binding:
     transform: Transform = field(default_factory=Transform)
     writable: bool = False
     expected_period: float | None = None
+
+    @cached_property
+    def convert(self) -> Converter:
+        """Raw source value -> property value (see ``transform.converter``), built once
+        per binding rather than decided again for every value."""
+        from graphtwin.live.transform import converter  # transform imports this module
+
+        return converter(self.datatype, self.transform)
 
     @property
     def kind(self) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from graphtwin.history.port import HistoryStore
 from graphtwin.live.bindings import Binding
 from graphtwin.live.cache import LiveCache
-from graphtwin.live.transform import ValueRefused, outside_deadband, to_property_value
+from graphtwin.live.transform import ValueRefused, outside_deadband
 from graphtwin.values import PropertyKey, Quality, Sample, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Ingest:
     ) -> Sample | None:
         """The sample for one raw value, or None if refused or inside the deadband."""
         try:
-            value = to_property_value(raw, binding.datatype, binding.transform)
+            value = binding.convert(raw)
         except ValueRefused as exc:
             self.refuse(binding.iri, str(exc))
             return None

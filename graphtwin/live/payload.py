@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from graphtwin.live.bindings import MqttSource
@@ -20,14 +21,19 @@ class PayloadRefused(ValueError):
     pass
 
 
-def _path(path: str) -> list[str]:
-    return [p for p in path.removeprefix("$").removeprefix(".").split(".") if p]
+# Bindings are few and their paths fixed; messages are many: split each path once.
+@lru_cache(maxsize=4096)
+def _path(path: str) -> tuple[str, ...]:
+    return tuple(p for p in path.removeprefix("$").removeprefix(".").split(".") if p)
 
 
 def select(document: Any, path: str) -> Any:
     """The value at a dotted path (``data.temp``, ``readings.0.v``)."""
+    steps = _path(path)
+    if len(steps) == 1 and type(document) is dict and steps[0] in document:
+        return document[steps[0]]  # the usual layout: a key of a flat object
     node = document
-    for step in _path(path):
+    for step in steps:
         if isinstance(node, dict):
             if step not in node:
                 raise PayloadRefused(f"no {step!r} at {path!r}")

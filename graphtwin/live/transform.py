@@ -10,7 +10,9 @@ refused (the caller counts it as malformed); it never reaches the cache.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from rdflib import XSD
 
@@ -71,6 +73,21 @@ def to_source_value(value: Scalar, transform: Transform) -> Scalar:
     return (number - transform.offset) / transform.scale
 
 
+def _numeric_value(raw: object, datatype: str | None, transform: Transform) -> Scalar:
+    number: float | int = _number(raw)
+    if not transform.is_identity:
+        number = convert_unit(number * transform.scale + transform.offset, transform)
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueRefused(f"not a finite number: {number}")
+    if datatype in _INTEGERS:
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise ValueRefused(f"{number} is not an integer")
+            number = int(number)
+        return number
+    return float(number)
+
+
 def to_property_value(raw: object, datatype: str | None, transform: Transform) -> Scalar:
     """The property value for one raw source value.
 
@@ -79,18 +96,10 @@ def to_property_value(raw: object, datatype: str | None, transform: Transform) -
     if raw is None:
         raise ValueRefused("no value")
     if is_numeric(datatype) or (datatype is None and not transform.is_identity):
-        number: float | int = _number(raw)
-        if not transform.is_identity:
-            number = convert_unit(number * transform.scale + transform.offset, transform)
-        if isinstance(number, float) and not math.isfinite(number):
-            raise ValueRefused(f"not a finite number: {number}")
-        if datatype in _INTEGERS:
-            if isinstance(number, float):
-                if not number.is_integer():
-                    raise ValueRefused(f"{number} is not an integer")
-                number = int(number)
-            return number
-        return float(number)
+        try:
+            return _numeric_value(raw, datatype, transform)
+        except OverflowError:  # an integer beyond any double, met by float arithmetic
+            raise ValueRefused(f"integer too large for a {datatype or 'number'}") from None
     if datatype == _BOOLEAN:
         if isinstance(raw, bool):
             return raw
@@ -109,6 +118,39 @@ def to_property_value(raw: object, datatype: str | None, transform: Transform) -
     if isinstance(raw, (bool, int, float)) and datatype is None:
         return raw
     return str(raw)
+
+
+Converter = Callable[[object], Scalar]
+
+
+def converter(datatype: str | None, transform: Transform) -> Converter:
+    """``to_property_value`` for one binding's datatype and transform.
+
+    The common case, a JSON number for a numeric property with no scale, offset or
+    unit change, is answered after one type test; everything else (and every value
+    the fast path is unsure of) goes through ``to_property_value``, so both give the
+    same answer and the same refusals.
+    """
+    general: Converter = partial(to_property_value, datatype=datatype, transform=transform)
+    if not transform.is_identity:
+        return general
+    if datatype in _FLOATS:
+
+        def to_float(raw: object) -> Scalar:
+            if type(raw) is float and raw - raw == 0.0:  # finite (inf - inf and NaN are NaN)
+                return raw
+            return general(raw)
+
+        return to_float
+    if datatype in _INTEGERS:
+
+        def to_integer(raw: object) -> Scalar:
+            if type(raw) is int:
+                return raw
+            return general(raw)
+
+        return to_integer
+    return general
 
 
 def outside_deadband(value: Scalar, previous: Scalar | None, transform: Transform) -> bool:

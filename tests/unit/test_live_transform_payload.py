@@ -15,6 +15,7 @@ from graphtwin.live.cache import LiveCache
 from graphtwin.live.payload import PayloadRefused, decode
 from graphtwin.live.transform import (
     ValueRefused,
+    converter,
     outside_deadband,
     to_property_value,
     to_source_value,
@@ -104,6 +105,48 @@ def test_values_are_coerced_to_the_property_datatype(
 def test_values_of_the_wrong_type_are_refused(raw: object, datatype: str | None) -> None:
     with pytest.raises(ValueRefused):
         to_property_value(raw, datatype, Transform())
+
+
+def test_an_integer_too_large_for_a_double_is_refused_not_an_error() -> None:
+    """``float(10**400)`` raised OverflowError, which is no ValueRefused: the message
+    was logged as a crash instead of counted against its binding."""
+    with pytest.raises(ValueRefused, match="too large"):
+        to_property_value(10**400, DECIMAL, Transform())
+    with pytest.raises(ValueRefused, match="too large"):
+        converter(DECIMAL, Transform())(10**400)
+
+
+RAW_VALUES: list[object] = [
+    *(0, 7, -3, 2**70, 10**400, True, False),
+    *(3.5, -0.0, 7.0, float("inf"), float("-inf"), float("nan")),
+    *("12", "1.5", " 4 ", "hot", "on", "", None, [1], {"a": 1}, b"x"),
+]
+
+
+@pytest.mark.parametrize(
+    "datatype",
+    [DECIMAL, str(XSD.double), str(XSD.float), INTEGER, str(XSD.long), BOOLEAN, None],
+)
+@pytest.mark.parametrize(
+    "transform", [Transform(), Transform(scale=2.0, offset=1.0)], ids=["identity", "scaled"]
+)
+def test_a_bindings_converter_answers_like_to_property_value(
+    datatype: str | None, transform: Transform
+) -> None:
+    """The per-binding fast paths give the same value, type and refusal as the general
+    conversion, for every kind of raw value a payload can carry."""
+    convert = converter(datatype, transform)
+    for raw in RAW_VALUES:
+        try:
+            expected: object = to_property_value(raw, datatype, transform)
+        except ValueRefused as exc:
+            with pytest.raises(ValueRefused) as refused:
+                convert(raw)
+            assert str(refused.value) == str(exc)
+            continue
+        value = convert(raw)
+        assert type(value) is type(expected), raw
+        assert value == expected or (value != value and expected != expected), raw
 
 
 def test_deadband() -> None:
