@@ -5,7 +5,9 @@
 - Acknowledged only once durable: the client runs with ``manual_ack`` and sends the
   PUBACK of a message after its values are committed to the history store. A
   ``kill -9`` therefore never loses an acknowledged value; what was not yet
-  acknowledged is redelivered, and history drops the duplicates.
+  acknowledged is redelivered, and history drops the duplicates. The history
+  writer only queues the acknowledgements; paho's thread sends them (see
+  ``_send_acks``).
 - The broker's in-flight window (``Receive Maximum``) bounds how many
   unacknowledged messages can pile up: backpressure instead of unbounded memory.
 - paho reconnects by itself with a capped exponential backoff; every (re)connect
@@ -21,7 +23,9 @@ import contextlib
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,6 +55,21 @@ SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 2_000
 RECONNECT_MIN, RECONNECT_MAX = 1, 5
 WRITE_TIMEOUT = 5.0
+# How often acknowledgements of durable messages go out when no message comes in
+# (see ``_send_acks``), and the Sparkplug reorder timeouts are checked every so many.
+ACK_INTERVAL = 0.05
+SPARKPLUG_TICK_EVERY = 5
+# Concrete topics whose bindings are remembered (wildcard filters can match
+# unboundedly many topics: past this the memory starts over).
+MAX_ROUTES = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What one concrete topic feeds, worked out on its first message."""
+
+    bindings: tuple[Binding, ...]
+    json: bool  # some binding reads JSON: the payload is parsed once for all of them
 
 
 class MqttAdapter:
@@ -72,6 +91,10 @@ class MqttAdapter:
         self._lock = threading.Lock()
         self._exact: dict[str, list[Binding]] = {}
         self._filters: list[tuple[str, list[Binding]]] = []
+        self._routes: dict[str, _Route] = {}
+        # (mid, qos) of messages durable in history, PUBACK not sent yet.
+        self._acks: deque[tuple[int, int]] = deque()
+        self._ack_lock = threading.Lock()
         self._subscribed: set[str] = set()
         self.sparkplug = SparkplugRoute(ingest, self._publish_command)
         self.connected = False
@@ -98,6 +121,7 @@ class MqttAdapter:
         with self._lock:
             self._exact = exact
             self._filters = sorted(filters.items())
+            self._routes = {}
             self.sparkplug.update(sparkplug)
         client = self._client
         if client is not None and self.connected:
@@ -163,15 +187,22 @@ class MqttAdapter:
         if client is not None:
             # Acks still owed for values in flight to history: wait for them first.
             await self.ingest.history.flush()
+            self._send_acks(client)
             client.disconnect()
             await asyncio.to_thread(client.loop_stop)
         self.connected = False
 
     async def _tick_loop(self) -> None:
+        ticks = 0
         while True:
-            await asyncio.sleep(0.25)
-            with self._lock:
-                self.sparkplug.tick()
+            await asyncio.sleep(ACK_INTERVAL)
+            client = self._client
+            if client is not None:
+                self._send_acks(client)
+            ticks += 1
+            if ticks % SPARKPLUG_TICK_EVERY == 0:
+                with self._lock:
+                    self.sparkplug.tick()
 
     def _credential_name(self) -> str | None:
         with self._lock:
@@ -209,9 +240,11 @@ class MqttAdapter:
         topic = msg.topic
         mid, qos = msg.mid, msg.qos
 
+        acks = self._acks
+
         def ack() -> None:
             if qos > 0:
-                client.ack(mid, qos)
+                acks.append((mid, qos))
 
         try:
             if topic.startswith("spBv1.0/"):
@@ -220,23 +253,58 @@ class MqttAdapter:
                 ack()
                 return
             with self._lock:
-                matched = list(self._exact.get(topic, ()))
-                for topic_filter, bindings in self._filters:
-                    if mqtt.topic_matches_sub(topic_filter, topic):
-                        matched.extend(bindings)
-            self.ingest.commit(self._samples(topic, bytes(msg.payload), matched), ack)
+                route = self._routes.get(topic) or self._route(topic)
+            self.ingest.commit(self._samples(topic, bytes(msg.payload), route), ack)
         except Exception:
             log.exception("MQTT message on %s could not be handled", topic)
             ack()
+        finally:
+            self._send_acks(client)
 
-    def _samples(self, topic: str, payload: bytes, bindings: list[Binding]) -> list[Sample]:
+    def _send_acks(self, client: mqtt.Client) -> None:
+        """PUBACK the messages whose values are durable by now.
+
+        The history writer only queues them (``ack`` above): each ``client.ack`` is a
+        socket write, which releases the GIL, and a writer thread doing that once a
+        message hands the GIL to paho's busy network loop and waits to get it back,
+        once a message. They go out from paho's thread after each message instead,
+        and from the tick loop when no message comes.
+        """
+        if not self._acks or not self._ack_lock.acquire(blocking=False):
+            return  # nothing owed, or another thread is sending them (in order)
+        try:
+            acks = self._acks
+            while acks:
+                mid, qos = acks.popleft()
+                client.ack(mid, qos)
+        finally:
+            self._ack_lock.release()
+
+    def _route(self, topic: str) -> _Route:
+        """The bindings of ``topic`` (exact ones, then matching filters); caller locks."""
+        matched = list(self._exact.get(topic, ()))
+        for topic_filter, bindings in self._filters:
+            if mqtt.topic_matches_sub(topic_filter, topic):
+                matched.extend(bindings)
+        route = _Route(
+            tuple(matched),
+            any(
+                isinstance(b.source, MqttSource) and b.source.payload_format == "json"
+                for b in matched
+            ),
+        )
+        if len(self._routes) >= MAX_ROUTES:
+            self._routes = {}
+        self._routes[topic] = route
+        return route
+
+    def _samples(self, topic: str, payload: bytes, route: _Route) -> list[Sample]:
+        bindings = route.bindings
         if not bindings:
             return []
         now = utcnow()
         document = None
-        if any(
-            isinstance(b.source, MqttSource) and b.source.payload_format == "json" for b in bindings
-        ):
+        if route.json:
             try:
                 document = parse_json(payload)
             except PayloadRefused as exc:

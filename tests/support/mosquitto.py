@@ -42,6 +42,10 @@ class Mosquitto:
             "max_queued_messages 1000000\n"
             "max_inflight_messages 0\n"
             f"log_dest file {directory}/mosquitto.log\n"
+            # Started as root, Mosquitto would switch to the "mosquitto" user, which
+            # cannot write in the test's private directory: no persistence file, no
+            # log. Stay who started it (ignored when that is not root).
+            "user root\n"
         )
 
     @property
