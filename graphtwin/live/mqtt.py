@@ -41,7 +41,7 @@ from graphtwin.live.adapter import AdapterStatus
 from graphtwin.live.bindings import Binding, MqttSource, SparkplugSource
 from graphtwin.live.credentials import CredentialStore
 from graphtwin.live.ingest import Ingest
-from graphtwin.live.payload import PayloadRefused, decode, parse_json
+from graphtwin.live.payload import PayloadRefused, decode, json_time, parse_json, top_level_key
 from graphtwin.live.sparkplug_route import SparkplugRoute
 from graphtwin.values import Sample, Scalar, utcnow
 
@@ -55,6 +55,7 @@ SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 2_000
 RECONNECT_MIN, RECONNECT_MAX = 1, 5
 WRITE_TIMEOUT = 5.0
+_MISSING = object()
 # How often acknowledgements of durable messages go out when no message comes in
 # (see ``_send_acks``), and the Sparkplug reorder timeouts are checked every so many.
 ACK_INTERVAL = 0.05
@@ -70,6 +71,9 @@ class _Route:
 
     bindings: tuple[Binding, ...]
     json: bool  # some binding reads JSON: the payload is parsed once for all of them
+    # Per binding, the key of its value in a flat JSON object, or None: those values
+    # are a dictionary lookup; any other path (and every refusal) goes through decode.
+    keys: tuple[str | None, ...]
 
 
 class MqttAdapter:
@@ -286,12 +290,19 @@ class MqttAdapter:
         for topic_filter, bindings in self._filters:
             if mqtt.topic_matches_sub(topic_filter, topic):
                 matched.extend(bindings)
+        keys = tuple(
+            top_level_key(b.source.value_path or "value")
+            if isinstance(b.source, MqttSource) and b.source.payload_format == "json"
+            else None
+            for b in matched
+        )
         route = _Route(
             tuple(matched),
             any(
                 isinstance(b.source, MqttSource) and b.source.payload_format == "json"
                 for b in matched
             ),
+            keys,
         )
         if len(self._routes) >= MAX_ROUTES:
             self._routes = {}
@@ -313,15 +324,22 @@ class MqttAdapter:
                 return []
         out = []
         times: dict[str, datetime] = {}
-        for binding in bindings:
+        flat = document if type(document) is dict else {}
+        sample_of = self.ingest.sample
+        for binding, key in zip(bindings, route.keys, strict=True):
             source = binding.source
             assert isinstance(source, MqttSource)
+            raw = flat.get(key, _MISSING) if key is not None else _MISSING
             try:
-                raw, stamp = decode(payload, source, document, times)
+                if raw is _MISSING or type(raw) is dict or type(raw) is list:
+                    raw, stamp = decode(payload, source, document, times)
+                else:
+                    path = source.timestamp_path
+                    stamp = json_time(document, path, times) if path else None
             except PayloadRefused as exc:
                 self.ingest.refuse(binding.iri, f"{topic}: {exc}")
                 continue
-            sample = self.ingest.sample(binding, raw, stamp, server_time=now)
+            sample = sample_of(binding, raw, stamp, server_time=now)
             if sample is not None:
                 out.append(sample)
         return out

@@ -77,6 +77,23 @@ def parse_json(payload: bytes) -> Any:
         raise PayloadRefused(f"invalid JSON: {exc}") from None
 
 
+def top_level_key(path: str) -> str | None:
+    """The key when ``path`` names a key of the top-level object (the common layout),
+    else None."""
+    steps = _path(path)
+    return steps[0] if len(steps) == 1 else None
+
+
+def json_time(document: Any, path: str, times: dict[str, datetime] | None = None) -> datetime:
+    """The timestamp at ``path``; ``times`` keeps those already parsed, by path."""
+    stamp = times.get(path) if times is not None else None
+    if stamp is None:
+        stamp = parse_time(select(document, path))
+        if times is not None:
+            times[path] = stamp
+    return stamp
+
+
 def decode(
     payload: bytes,
     source: MqttSource,
@@ -93,14 +110,8 @@ def decode(
         if document is None:
             document = parse_json(payload)
         value = select(document, source.value_path or "value")
-        stamp = None
         path = source.timestamp_path
-        if path:
-            stamp = times.get(path) if times is not None else None
-            if stamp is None:
-                stamp = parse_time(select(document, path))
-                if times is not None:
-                    times[path] = stamp
+        stamp = json_time(document, path, times) if path else None
         if isinstance(value, (dict, list)):
             raise PayloadRefused(f"value at {source.value_path!r} is not a scalar")
         return value, stamp

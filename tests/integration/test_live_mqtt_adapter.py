@@ -156,3 +156,64 @@ async def test_bindings_changed_while_running_apply_to_the_next_message(
         publisher.loop_stop()
         await adapter.stop()
         await history.close()
+
+
+async def test_flat_json_values_that_cannot_be_read_are_refused_per_binding(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    """Values at a top-level key are read by a dictionary lookup; whatever that lookup
+    cannot take (a missing key, an object, a bad timestamp, a wrong type) is refused
+    and counted against its binding, and the other bindings of the message still read."""
+    pressure_key = (KEY[0], "https://acme.example/pressure")
+    bindings = [
+        Binding(f"https://acme.example/b/{name}", key, source, str(XSD.decimal))
+        for name, key, source in (
+            ("t", KEY, MqttSource(mosquitto.url, TOPIC, "json", "temperature", "ts")),
+            ("p", pressure_key, MqttSource(mosquitto.url, TOPIC, "json", "$.pressure", "ts")),
+        )
+    ]
+    history = SqliteHistory(tmp_path / "history.db", retention=None, max_delay=0.01)
+    ingest = Ingest(LiveCache(), history)
+    adapter = MqttAdapter(mosquitto.url, ingest, client_id="graphtwin-flat")
+    await adapter.update(bindings)
+    await adapter.start()
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="flat-publisher")
+    publisher.connect("127.0.0.1", mosquitto.port)
+    publisher.loop_start()
+    now = datetime.now(UTC).isoformat()
+
+    def value(key: tuple[str, str]) -> object:
+        sample = ingest.cache.get(key)
+        return None if sample is None else sample.value
+
+    try:
+        await wait_for(lambda: adapter.status().connected, what="connected")
+        deadline = time.monotonic() + 10
+        while value(KEY) is None:
+            assert time.monotonic() < deadline, "no value"
+            good = {"temperature": 20.5, "pressure": 1.5, "ts": now}
+            publisher.publish(TOPIC, json.dumps(good), qos=1).wait_for_publish(5)
+            await asyncio.sleep(0.1)
+        refused_before = dict(ingest.refused)
+        for bad, t_refused, p_refused in (
+            ({"pressure": 2.0, "ts": now}, 1, 0),  # no temperature
+            ({"temperature": {"v": 1}, "pressure": 2.0, "ts": now}, 1, 0),  # not a scalar
+            ({"temperature": "hot", "pressure": 2.0, "ts": now}, 1, 0),  # not a number
+            ({"temperature": 1.0, "pressure": 2.0, "ts": "yesterday"}, 1, 1),  # bad time
+            ({"temperature": 1.0, "pressure": 2.0}, 1, 1),  # no time
+        ):
+            total = sum(refused_before.values()) + t_refused + p_refused
+            publisher.publish(TOPIC, json.dumps(bad), qos=1).wait_for_publish(5)
+            await wait_for(lambda n=total: sum(ingest.refused.values()) >= n, what=f"{bad}")
+            await history.flush()  # the message is through; nothing more will be counted
+            for name, expected in (("t", t_refused), ("p", p_refused)):
+                iri = f"https://acme.example/b/{name}"
+                assert ingest.refused[iri] - refused_before.get(iri, 0) == expected, (bad, name)
+            refused_before = dict(ingest.refused)
+        assert value(KEY) == 20.5  # never replaced by anything refused
+        assert value(pressure_key) == 2.0  # read from the messages whose own value was fine
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+        await adapter.stop()
+        await history.close()
