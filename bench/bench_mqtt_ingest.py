@@ -497,9 +497,14 @@ class CacheProbe:
             original(samples)
             now = time.time()
             out = self.latencies
+            # The values of a message share one source time: convert it once.
+            last_time, latency = None, 0.0
             for sample in samples:
                 if sample.quality is good:
-                    out.append(now - sample.source_time.timestamp())
+                    if sample.source_time is not last_time:
+                        last_time = sample.source_time
+                        latency = now - last_time.timestamp()
+                    out.append(latency)
 
         cache.put_many = put_many
 
