@@ -346,6 +346,12 @@ class _Entry:
     on_error: Callable[[BaseException], None] | None = None
 
 
+# Readers map the file rather than read(2) its pages into their own small caches: a
+# downsampling query scans a series' pages in order, and each page copied per query
+# was a large part of its CPU. Address space only; the kernel shares the pages.
+_READER_MMAP_BYTES = 1 << 30
+
+
 class _Readers:
     """A small pool of read-only connections, each used by one thread at a time."""
 
@@ -363,6 +369,7 @@ class _Readers:
         )
         try:
             conn.execute("PRAGMA query_only = ON")
+            conn.execute(f"PRAGMA mmap_size = {_READER_MMAP_BYTES}")
         except BaseException:
             conn.close()
             raise
