@@ -290,19 +290,16 @@ class MqttAdapter:
         for topic_filter, bindings in self._filters:
             if mqtt.topic_matches_sub(topic_filter, topic):
                 matched.extend(bindings)
-        keys = tuple(
-            top_level_key(b.source.value_path or "value")
+        json_paths = [
+            b.source.value_path or "value"
             if isinstance(b.source, MqttSource) and b.source.payload_format == "json"
             else None
             for b in matched
-        )
+        ]
         route = _Route(
             tuple(matched),
-            any(
-                isinstance(b.source, MqttSource) and b.source.payload_format == "json"
-                for b in matched
-            ),
-            keys,
+            any(path is not None for path in json_paths),
+            tuple(top_level_key(path) if path else None for path in json_paths),
         )
         if len(self._routes) >= MAX_ROUTES:
             self._routes = {}
