@@ -68,7 +68,22 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str | None) -> Non
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_chatty_libraries()
     ctx.obj = settings
+
+
+# Libraries that log routine traffic at INFO: asyncua logs every publish request and
+# response (several MB a minute from `serve --demo`, client and demo server both).
+# They speak at INFO only when graphtwin itself logs at DEBUG.
+CHATTY_LIBRARIES = ("asyncua",)
+
+
+def quiet_chatty_libraries() -> None:
+    level = logging.getLogger().getEffectiveLevel()
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if level <= logging.DEBUG else max(logging.WARNING, level)
+        )
 
 
 @cli.command()
