@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from graphtwin.bootstrap import Runtime, build_app, running
 from graphtwin.config import Settings, load_settings
 from graphtwin.errors import ShapeViolation, TwinError
 from graphtwin.graph.arcadedb import ArcadeDBError
+from graphtwin.logs import configure_logging
 from graphtwin.semantics.documents import format_for_filename, parse_document, serialize
 
 T = TypeVar("T")
@@ -65,25 +65,8 @@ def cli(ctx: click.Context, data_dir: Path | None, log_level: str | None) -> Non
         settings = load_settings().with_overrides(data_dir=data_dir, log_level=log_level)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    quiet_chatty_libraries()
+    configure_logging(settings.log_level)
     ctx.obj = settings
-
-
-# Libraries that log routine traffic at INFO: asyncua logs every publish request and
-# response (several MB a minute from `serve --demo`, client and demo server both).
-# They speak at INFO only when graphtwin itself logs at DEBUG.
-CHATTY_LIBRARIES = ("asyncua",)
-
-
-def quiet_chatty_libraries() -> None:
-    level = logging.getLogger().getEffectiveLevel()
-    for name in CHATTY_LIBRARIES:
-        logging.getLogger(name).setLevel(
-            logging.DEBUG if level <= logging.DEBUG else max(logging.WARNING, level)
-        )
 
 
 @cli.command()

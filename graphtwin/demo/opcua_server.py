@@ -87,6 +87,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
 from graphtwin.demo.plant import KINDS
+from graphtwin.logs import configure_logging
 from graphtwin.security.certs import ensure_server_certificate
 from graphtwin.semantics.vocab import GT
 
@@ -1074,11 +1075,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run a standalone demo server until interrupted."""
     args = _parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # asyncua logs every request at INFO; keep the console readable.
-    logging.getLogger("asyncua").setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logging(args.log_level)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args))
 

@@ -1,4 +1,4 @@
-"""How the command line sets up logging."""
+"""How the command line (and the standalone demo server) set up logging."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from graphtwin.cli import quiet_chatty_libraries
+from graphtwin.logs import quiet_chatty_libraries
 
 
 @pytest.fixture
