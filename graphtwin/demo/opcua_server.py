@@ -1063,7 +1063,8 @@ async def _serve(args: argparse.Namespace) -> None:
             log.info("server certificate %s", server.server_certificate_path)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=60)
+                async with asyncio.timeout(60):
+                    await stop.wait()
             log.info(
                 "%d ticks, last took %.3f s, %d overruns",
                 server.ticks,

@@ -41,6 +41,9 @@ BACKOFF_MIN, BACKOFF_MAX = 0.25, 2.0
 WATCH_SECONDS = 0.5
 REQUEST_TIMEOUT = 4.0
 WATCHDOG_SECONDS = 5.0
+DISCONNECT_SECONDS = 2.0
+# How long stop() waits for the session task before cancelling it again.
+STOP_RETRY_SECONDS = 1.0
 APPLICATION_URI = "urn:graphtwin:client"
 _MODES = {
     "Sign": ua.MessageSecurityMode.Sign,
@@ -60,6 +63,26 @@ def _aware(stamp: datetime | None) -> datetime | None:
     if stamp is None:
         return None
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+async def _cancel_until_done(task: asyncio.Task[None], what: str) -> None:
+    """Cancel ``task`` and wait for it to end, cancelling again while it runs on.
+
+    The session task runs asyncua's code, and a cancellation can be lost in there:
+    Python 3.11's ``asyncio.wait_for`` drops one that lands as its inner future
+    completes, and asyncua's teardown helpers catch ``CancelledError`` while they
+    wait for their own tasks. Asking once would then leave ``stop()`` waiting on a
+    session that never ends.
+    """
+    attempts = 0
+    while not task.done():
+        attempts += 1
+        if attempts == 3:
+            log.warning("%s: the session task ignored two cancellations; asking again", what)
+        task.cancel()
+        await asyncio.wait([task], timeout=STOP_RETRY_SECONDS)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("%s: the session task failed while stopping: %r", what, error)
 
 
 class _Handler:
@@ -98,6 +121,7 @@ class OpcUaAdapter:
         self._subscription: Any = None
         self._pending: list[Sample] = []
         self._commit_scheduled = False
+        self._stopping = False
         self.connected = False
         self.connects = 0
         self.failures = 0
@@ -115,19 +139,19 @@ class OpcUaAdapter:
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"opcua {self.endpoint}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            await _cancel_until_done(task, f"OPC UA {self.endpoint}")
         self._commit()
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN
-        while True:
+        while not self._stopping:
             try:
                 await self._session()
             except asyncio.CancelledError:
@@ -145,6 +169,8 @@ class OpcUaAdapter:
                     backoff = BACKOFF_MIN
                 self.connected = False
                 self.ingest.stale([b.key for b in self._bindings])
+            if self._stopping:
+                return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
 
@@ -197,9 +223,12 @@ class OpcUaAdapter:
             self._subscription = await client.create_subscription(interval, _Handler(self))
             await self._sync(client)
             log.info("OPC UA %s connected: %d items", self.endpoint, len(self._monitored))
-            while True:
+            while not self._stopping:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the
+                # result and drops a cancellation that lands as the event is set.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), WATCH_SECONDS)
+                    async with asyncio.timeout(WATCH_SECONDS):
+                        await self._changed.wait()
                 if self._changed.is_set():
                     self._changed.clear()
                     await self._sync(client)
@@ -209,7 +238,8 @@ class OpcUaAdapter:
             self._client = None
             self._subscription = None
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.disconnect(), 2.0)
+                async with asyncio.timeout(DISCONNECT_SECONDS):
+                    await client.disconnect()
 
     async def _resolve(
         self, client: Client, node_id: str, namespaces: dict[str, int] | None = None
