@@ -18,19 +18,11 @@ from graphtwin.live.ingest import Ingest
 from graphtwin.live.opcua import OpcUaAdapter
 from graphtwin.semantics.vocab import GT
 from tests.support.mosquitto import free_port
+from tests.support.plants import one_press_plant, press_of
 
 SITE = "https://acme.example/sites/life"
-PRESS = f"{SITE}/lines/l1/stations/op10/press-1"
-PLANT = f"""
-@prefix gt: <https://w3id.org/graphtwin/core#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<{SITE}> a gt:Site ; rdfs:label "Life" .
-<{SITE}/lines/l1> a gt:Line ; rdfs:label "L1" ; gt:partOf <{SITE}> .
-<{SITE}/lines/l1/stations/op10> a gt:Station ; rdfs:label "OP10" ;
-    gt:partOf <{SITE}/lines/l1> .
-<{PRESS}> a gt:Press ; rdfs:label "Press 1" ; gt:partOf <{SITE}/lines/l1/stations/op10> ;
-    gt:idealCycleTime 12.0 ; gt:ratedPower 40.0 .
-"""
+PRESS = press_of(SITE)
+PLANT = one_press_plant(SITE, "Life")
 KEY = (PRESS, str(GT.temperature))
 XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
 

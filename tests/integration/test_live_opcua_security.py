@@ -22,20 +22,12 @@ from graphtwin.security.certs import ensure_client_certificate, ensure_server_ce
 from graphtwin.semantics.vocab import GT
 from graphtwin.values import Quality
 from tests.support.mosquitto import free_port
+from tests.support.plants import one_press_plant, press_of
 from tests.support.waiting import wait_for
 
 SITE = "https://acme.example/sites/sec"
-PRESS = f"{SITE}/lines/l1/stations/op10/press-1"
-PLANT = f"""
-@prefix gt: <https://w3id.org/graphtwin/core#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<{SITE}> a gt:Site ; rdfs:label "Sec" .
-<{SITE}/lines/l1> a gt:Line ; rdfs:label "L1" ; gt:partOf <{SITE}> .
-<{SITE}/lines/l1/stations/op10> a gt:Station ; rdfs:label "OP10" ;
-    gt:partOf <{SITE}/lines/l1> .
-<{PRESS}> a gt:Press ; rdfs:label "Press 1" ; gt:partOf <{SITE}/lines/l1/stations/op10> ;
-    gt:idealCycleTime 12.0 ; gt:ratedPower 40.0 .
-"""
+PRESS = press_of(SITE)
+PLANT = one_press_plant(SITE, "Sec")
 KEY = (PRESS, str(GT.temperature))
 
 
