@@ -23,6 +23,7 @@ from graphtwin.api.aas.mutations import AasMutation
 from graphtwin.api.aas.queries import AasQuery
 from graphtwin.api.assets.mutations import AssetMutation
 from graphtwin.api.assets.queries import AssetQuery
+from graphtwin.api.execution import TwinExecutionContext
 from graphtwin.api.live.mutations import LiveMutation
 from graphtwin.api.live.queries import LiveQuery
 from graphtwin.api.live.subscriptions import LiveSubscription
@@ -103,6 +104,7 @@ def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawb
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=TwinExecutionContext,
         # Factories, not instances: an extension keeps per-operation state, so
         # each request gets its own (strawberry deprecates shared instances).
         extensions=[

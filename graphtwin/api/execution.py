@@ -1,0 +1,242 @@
+"""GraphQL execution with a fast path for plain objects.
+
+graphql-core completes every field of every object through the same general
+machinery (resolve info, path, awaitable checks, per-field error handling): about
+ten function calls a field. Most of a twin's response is leaves of plain records
+(a property value's name, value, datatype and unit), so a nested query over a
+plant spends nearly all its time there.
+
+An object whose selected fields are all *plain* (strawberry fields without a
+resolver, arguments or extensions, holding scalars, enums or further plain
+objects, or lists of them) is completed here by reading the attributes and
+coercing the leaves directly, with a plan built once per selection and request.
+Anything unexpected on the way (an exception, a null where the schema forbids it,
+an awaitable, an uncoercible leaf) abandons the fast path for that object, and
+graphql-core completes it again from the start, so errors, their paths and null
+propagation stay exactly graphql-core's. Reading a plain field has no side
+effects, so doing it twice is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+from graphql import (
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    Undefined,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.pyutils import is_iterable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+# Directives a field node may carry and still be plain: they are applied when the
+# selection is collected, before completion. @stream, @defer and anything custom
+# keep the general path.
+_PLAIN_DIRECTIVES = frozenset({"include", "skip"})
+
+Complete = Callable[[Any], Any]
+Plan = Callable[[Any], dict[str, Any]]
+
+
+class NotPlain(Exception):
+    """This value needs graphql-core's general completion."""
+
+
+def _leaf(coerce: Callable[[Any], Any]) -> Complete:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception):
+            raise NotPlain
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise NotPlain
+        return coerced
+
+    return complete
+
+
+def _non_null(inner: Complete) -> Complete:
+    def complete(value: Any) -> Any:
+        completed = inner(value)
+        if completed is None:
+            raise NotPlain
+        return completed
+
+    return complete
+
+
+def _list(inner: Complete) -> Complete:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if not is_iterable(value):
+            raise NotPlain
+        return [inner(item) for item in value]
+
+    return complete
+
+
+def _object(plan: Plan) -> Complete:
+    def complete(value: Any) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception):
+            raise NotPlain
+        return plan(value)
+
+    return complete
+
+
+def _constant(value: str) -> Callable[[Any], str]:
+    return lambda _source: value
+
+
+def _run(steps: list[tuple[str, Callable[[Any], Any], Complete]]) -> Plan:
+    def plan(source: Any) -> dict[str, Any]:
+        return {key: complete(read(source)) for key, read, complete in steps}
+
+    return plan
+
+
+class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's execution context, completing plain objects directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (type, id(field details)) -> (the details kept alive, plan or None);
+        # keyed like graphql-core's own memo of collected subfields.
+        self._plain_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        plan = self._plain_plan(return_type, field_details_list)
+        if plan is not None:
+            try:
+                return plan(result)
+            except Exception:  # noqa: BLE001 - the general path reports it
+                pass
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # Only a list or tuple: the general path may have to walk it again.
+        if type(result) in (list, tuple) and not _streamed(field_details_list):
+            complete = self._completer(return_type, field_details_list)
+            if complete is not None:
+                try:
+                    return complete(result)
+                except Exception:  # noqa: BLE001 - the general path reports it
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plain_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        key = (return_type, id(field_details_list))
+        cached = self._plain_plans.get(key)
+        if cached is not None:
+            return cached[1]
+        plan = self._build_plan(return_type, field_details_list)
+        self._plain_plans[key] = (field_details_list, plan)
+        return plan
+
+    def _build_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
+        # Middleware (a schema extension with a ``resolve`` hook) must see every
+        # field; strawberry passes a manager always, empty when there is none.
+        manager = self.middleware_manager
+        if (manager is not None and manager.middlewares) or return_type.is_type_of is not None:
+            return None
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            return_type, field_details_list
+        )
+        if new_defer_usages:
+            return None
+        steps: list[tuple[str, Callable[[Any], Any], Complete]] = []
+        for response_name, details in grouped_field_set.items():
+            nodes = [d.node for d in details]
+            if any(
+                d.name.value not in _PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()
+            ):
+                return None
+            name = nodes[0].name.value
+            if name == "__typename":
+                steps.append((response_name, _constant(return_type.name), _identity))
+                continue
+            field_def = self.schema.get_field(return_type, name)
+            if field_def is None:
+                continue  # graphql-core leaves unknown fields out as well
+            if field_def.args or not getattr(field_def.resolve, "_is_default", False):
+                return None
+            read = _reader(field_def)
+            complete = self._completer(field_def.type, details)
+            if read is None or complete is None:
+                return None
+            steps.append((response_name, read, complete))
+        return _run(steps)
+
+    def _completer(self, type_: GraphQLOutputType, details: Any) -> Complete | None:
+        if is_non_null_type(type_):
+            assert isinstance(type_, GraphQLNonNull)
+            inner = self._completer(type_.of_type, details)
+            return _non_null(inner) if inner is not None else None
+        if is_list_type(type_):
+            assert isinstance(type_, GraphQLList)
+            inner = self._completer(type_.of_type, details)
+            return _list(inner) if inner is not None else None
+        if is_leaf_type(type_):
+            return _leaf(type_.coerce_output_value)
+        if is_object_type(type_):
+            assert isinstance(type_, GraphQLObjectType)
+            plan = self._plain_plan(type_, details)
+            return _object(plan) if plan is not None else None
+        return None  # interfaces and unions: their runtime type is resolved
+
+
+def _streamed(field_details_list: Any) -> bool:
+    return any(
+        d.name.value not in _PLAIN_DIRECTIVES
+        for details in field_details_list
+        for d in details.node.directives or ()
+    )
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _reader(field_def: Any) -> Callable[[Any], Any] | None:
+    """How to read a resolver-less strawberry field: the attribute itself when the
+    schema uses strawberry's default resolver (``getattr``), else that resolver."""
+    definition = field_def.extensions.get("strawberry-definition")
+    if definition is None:
+        return None
+    name = definition.python_name
+    if definition.default_resolver is getattr and name:
+        return attrgetter(name)
+    resolve = field_def.resolve
+    return lambda source: resolve(source, None)

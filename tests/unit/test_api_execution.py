@@ -1,0 +1,176 @@
+"""The plain-object fast path answers exactly what graphql-core's general path does.
+
+Each query runs twice over the same schema: once with graphql-core's completion
+(strawberry's own execution context) and once with ``TwinExecutionContext``; data
+and errors (messages and paths) must be equal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graphtwin.api.execution import TwinExecutionContext
+
+
+@strawberry.enum
+class State(enum.Enum):
+    RUNNING = "running"
+    IDLE = "idle"
+
+
+@strawberry.type
+class Unit:
+    symbol: str | None
+    iri: str
+
+
+@strawberry.type
+class Reading:
+    name: str
+    value: str | None
+    count: int
+    ratio: float
+    state: State
+    unit: Unit | None
+    tags: list[str]
+    grid: list[list[int]]
+
+
+@strawberry.type
+class Machine:
+    iri: str
+
+    @strawberry.field
+    def readings(self) -> list[Reading]:
+        return _READINGS[self.iri]
+
+    @strawberry.field
+    def reading_tuple(self) -> list[Reading]:
+        return tuple(_READINGS[self.iri])  # type: ignore[return-value]
+
+    @strawberry.field
+    def reading_stream(self) -> list[Reading]:
+        # A generator: completed by graphql-core (it could only be walked once).
+        return (r for r in _READINGS[self.iri])  # type: ignore[return-value]
+
+    @strawberry.field
+    def first(self) -> Reading:
+        return _READINGS[self.iri][0]
+
+    @strawberry.field
+    async def later(self) -> list[Reading]:
+        return _READINGS[self.iri]
+
+    @strawberry.field
+    def broken(self) -> list[Reading]:
+        # A null where the schema says String! and a count that is no Int.
+        return [_reading(None, None), _reading("n", "1", count="x")]
+
+
+def _reading(name: Any, value: str | None, count: Any = 3) -> Reading:
+    reading = Reading(
+        name=name,
+        value=value,
+        count=count,
+        ratio=0.5,
+        state=State.RUNNING,
+        unit=Unit(symbol="°C", iri="http://qudt.org/vocab/unit/DEG_C") if value else None,
+        tags=["a", "b"],
+        grid=[[1, 2], [3]],
+    )
+    return reading
+
+
+_READINGS = {
+    "m1": [_reading("temperature", "21.5"), _reading("state", None)],
+    "m2": [],
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def machines(self) -> list[Machine]:
+        return [Machine(iri="m1"), Machine(iri="m2")]
+
+
+def _schema(context_class: type) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, execution_context_class=context_class)
+
+
+@pytest.fixture(scope="module")
+def schemas() -> Iterator[tuple[strawberry.Schema, strawberry.Schema]]:
+    yield _schema(StrawberryGraphQLCoreExecutionContext), _schema(TwinExecutionContext)
+
+
+_ALL = "name value count ratio state unit { symbol iri __typename } tags grid __typename"
+
+QUERIES = {
+    "every field": "{ machines { iri readings { " + _ALL + " } } }",
+    "aliases": "{ machines { readings { n: name v: value u: unit { s: symbol } n2: name } } }",
+    "fragments": (
+        "{ machines { readings { ...R ... on Reading { count } } } } "
+        "fragment R on Reading { name unit { ...U } } fragment U on Unit { symbol }"
+    ),
+    "same field twice, merged": "{ machines { readings { unit { symbol } unit { iri } } } }",
+    "include and skip": (
+        "query($yes: Boolean!, $no: Boolean!) { machines { readings "
+        "{ name @include(if: $yes) value @include(if: $no) count @skip(if: $yes) } } }"
+    ),
+    "a tuple": "{ machines { readingTuple { name tags } } }",
+    "a generator": "{ machines { readingStream { name value } } }",
+    "a single object": "{ machines { first { name unit { symbol } } } }",
+    "async resolver": "{ machines { later { name grid } } }",
+    "errors: null for String!, Int from a string": "{ machines { broken { name count } } }",
+    "errors beside good data": "{ machines { iri readings { name } broken { name value } } }",
+}
+
+
+@pytest.mark.parametrize("query", list(QUERIES.values()), ids=list(QUERIES))
+async def test_the_fast_path_answers_what_graphql_core_answers(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], query: str
+) -> None:
+    general, fast = schemas
+    variables = {"yes": True, "no": False}
+    expected = await general.execute(query, variable_values=variables)
+    got = await fast.execute(query, variable_values=variables)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or ()] == [
+        (e.message, e.path) for e in expected.errors or ()
+    ]
+
+
+async def test_a_null_in_a_non_null_field_is_the_general_paths_error(
+    schemas: tuple[strawberry.Schema, strawberry.Schema],
+) -> None:
+    # The broken reading's errors come from graphql-core, not the fast path.
+    _, fast = schemas
+    result = await fast.execute("{ machines { broken { name } } }")
+    assert result.errors
+    assert result.errors[0].path == ["machines", 0, "broken", 0, "name"]
+    assert "Cannot return null for non-nullable field Reading.name" in result.errors[0].message
+
+
+def test_plain_records_take_the_fast_path(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading and Unit are plain; Machine (resolvers) is not.
+    planned: dict[str, bool] = {}
+    build = TwinExecutionContext._build_plan
+
+    def spy(self: TwinExecutionContext, return_type: Any, details: Any) -> Any:
+        plan = build(self, return_type, details)
+        planned[return_type.name] = plan is not None
+        return plan
+
+    monkeypatch.setattr(TwinExecutionContext, "_build_plan", spy)
+    _, fast = schemas
+    result = fast.execute_sync("{ machines { readings { name unit { symbol } } } }")
+    assert result.errors is None
+    assert planned == {"Machine": False, "Reading": True, "Unit": True}
