@@ -45,6 +45,7 @@ from graphtwin.twins.policy import IriPolicy
 from graphtwin.twins.queries import TwinQueries
 from graphtwin.twins.repository import ResourceRepository
 from graphtwin.twins.service import TwinService
+from graphtwin.twins.view_cache import ViewCache
 from graphtwin.twins.writer import ChangeWriter
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def build_services(settings: Settings, store: GraphStore) -> Services:
     ontology = OntologyIndex.load(settings.ontology_dir)
     validator = ShaclValidator(load_shapes(settings.shapes_dir), ontology.graph)
     mapping = GraphMapping(ontology, PrefixTable(ontology.prefixes))
-    repository = ResourceRepository(store, mapping)
+    views = settings.view_cache_views
+    repository = ResourceRepository(store, mapping, view_cache=ViewCache(views) if views else None)
     policy = IriPolicy(settings.namespaces)
     queries = TwinQueries(repository, ontology)
     twins = TwinService(

@@ -15,6 +15,7 @@ from typing import Any
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_NAMESPACES = ("https://acme.example/",)
+DEFAULT_VIEW_CACHE_SIZE = 10_000
 
 
 def _bool(value: str) -> bool:
@@ -64,11 +65,21 @@ class Settings:
     demo_opcua_endpoint: str | None = None
     # Worker processes for simulation replications (0: one per CPU core).
     sim_workers: int = 0
+    # Resource views kept across requests (0: none). Unset: 10,000 on the embedded
+    # engine, whose only writer is this process; none on Neo4j, which others may
+    # write behind graphtwin's back (a cached view would not see their changes).
+    view_cache_size: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def embedded(self) -> bool:
         return not self.neo4j_uri
+
+    @property
+    def view_cache_views(self) -> int:
+        if self.view_cache_size is not None:
+            return max(0, self.view_cache_size)
+        return DEFAULT_VIEW_CACHE_SIZE if self.embedded else 0
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Flags win over the environment: only values that were given are applied."""
@@ -103,6 +114,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "DEMO_OPCUA_PORT": ("demo_opcua_port", int),
     "DEMO_OPCUA_ENDPOINT": ("demo_opcua_endpoint", str),
     "SIM_WORKERS": ("sim_workers", int),
+    "VIEW_CACHE_SIZE": ("view_cache_size", int),
 }
 
 

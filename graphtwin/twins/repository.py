@@ -7,7 +7,8 @@ IRIs travel as one list parameter and are ``UNWIND``-ed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from graphtwin.semantics.description import Description
 from graphtwin.semantics.mapping import GraphMapping, LinkRecord, NodeRecord, ResourceView
 from graphtwin.semantics.prefixes import PrefixTable
 from graphtwin.semantics.vocab import GT
+from graphtwin.twins.view_cache import ViewCache
 
 PREFIX_LABEL = "GraphtwinPrefix"
 # Deep enough for site > area > line > station > machine > component > sensor.
@@ -55,9 +57,13 @@ class WritePlan:
 
 
 class ResourceRepository:
-    def __init__(self, store: GraphStore, mapping: GraphMapping) -> None:
+    def __init__(
+        self, store: GraphStore, mapping: GraphMapping, *, view_cache: ViewCache | None = None
+    ) -> None:
         self.store = store
         self.mapping = mapping
+        # Shared read-only views; only when every graph write goes through here.
+        self.view_cache = view_cache
 
     @property
     def prefixes(self) -> PrefixTable:
@@ -85,12 +91,39 @@ class ResourceRepository:
         return self.mapping.from_node(row["props"], _link_pairs(row))
 
     async def load_views(self, iris: Iterable[str]) -> dict[str, ResourceView]:
-        """Like ``load``, as read-only views (what GraphQL reads use)."""
+        """Like ``load``, as read-only views (what GraphQL reads use); from the view
+        cache where it has them."""
         wanted = sorted(set(iris))
         if not wanted:
             return {}
+        cache = self.view_cache
+        if cache is None:
+            return await self._read_views(wanted)
+        found, missing = cache.lookup(wanted)
+        if missing:
+            generation = cache.generation
+            loaded = await self._read_views(missing)
+            cache.keep(loaded, generation)
+            found.update(loaded)
+        return found
+
+    async def _read_views(self, wanted: list[str]) -> dict[str, ResourceView]:
         rows = await self.store.read(_LOAD, {"iris": wanted})
         return {row["iri"]: self.mapping.view(row["props"], _link_pairs(row)) for row in rows}
+
+    @asynccontextmanager
+    async def _writing(self, iris: Iterable[str] | None = None) -> AsyncIterator[None]:
+        """Around a graph write: cached views it may change are dropped before it
+        starts and after it ends, committed or not (see ``ViewCache``)."""
+        cache = self.view_cache
+        touched = None if iris is None else list(iris)
+        if cache is not None:
+            cache.drop(touched)
+        try:
+            yield
+        finally:
+            if cache is not None:
+                cache.drop(touched)
 
     async def load_child_views(self, iris: Iterable[str]) -> dict[str, list[ResourceView]]:
         """Views of the resources that are ``partOf`` each IRI, in one round trip."""
@@ -270,7 +303,10 @@ class ResourceRepository:
         kept_inbound = await self.inbound_links(self.relabelled(plan))
         statements = self.statements(plan, kept_inbound)
         if statements:
-            await self.store.write(statements)
+            # Edits reach other resources' views too (relationships to a
+            # deleted resource go with it): drop them all.
+            async with self._writing():
+                await self.store.write(statements)
             self.prefixes.persisted(self.prefixes.pending() | pending)
 
     # -- live values ------------------------------------------------------------
@@ -302,7 +338,9 @@ class ResourceRepository:
                 )
         if statements:
             pending = self.prefixes.pending()
-            await self.store.write(statements)
+            # Only properties of these assets change.
+            async with self._writing({iri for iri, _, _ in values}):
+                await self.store.write(statements)
             self.prefixes.persisted(pending)
 
     async def drop_exact_forms(self, pairs: Sequence[tuple[str, str]]) -> None:
@@ -330,11 +368,13 @@ class ResourceRepository:
                 exact.pop(key, None)
             updates.append({"iri": row["iri"], "lits": json.dumps(exact) if exact else None})
         if updates:
-            await self.store.write(
-                [
-                    (
-                        "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) SET n._lits = r.lits",
-                        {"rows": updates},
-                    )
-                ]
-            )
+            async with self._writing(u["iri"] for u in updates):
+                await self.store.write(
+                    [
+                        (
+                            "UNWIND $rows AS r MATCH (n:Resource {iri: r.iri}) "
+                            "SET n._lits = r.lits",
+                            {"rows": updates},
+                        )
+                    ]
+                )

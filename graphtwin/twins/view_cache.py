@@ -1,0 +1,71 @@
+"""Resource views shared by requests, until this process writes to the graph.
+
+Reading one asset costs a Bolt round trip and the engine's work for it, which
+dominate a small GraphQL query. Views are read-only, so requests can share them.
+The cache is only correct when every write to the graph goes through this
+process: the repository drops the views a write touches (all of them for edits
+and imports, whose relationship changes reach other resources' views; the
+written assets for live values) before the write starts and again after it
+ends, whether it committed or not. That holds for the embedded engine, whose data
+dir this process holds alone; against a shared Neo4j it is off unless asked for.
+
+A load that was under way while anything was dropped does not fill the cache:
+it may have read the graph before the write committed. Each drop moves the
+generation on, and a load keeps its views only if the generation it started in
+is still current.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+
+from graphtwin.semantics.mapping import ResourceView
+
+
+class ViewCache:
+    """At most ``size`` views by IRI, least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        if size <= 0:
+            raise ValueError("a view cache holds at least one view")
+        self.size = size
+        self.generation = 0
+        self._views: OrderedDict[str, ResourceView] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def lookup(self, iris: Iterable[str]) -> tuple[dict[str, ResourceView], list[str]]:
+        """(the cached views, the IRIs that must be read)."""
+        found: dict[str, ResourceView] = {}
+        missing: list[str] = []
+        views = self._views
+        for iri in iris:
+            view = views.get(iri)
+            if view is None:
+                missing.append(iri)
+            else:
+                views.move_to_end(iri)
+                found[iri] = view
+        return found, missing
+
+    def keep(self, views: Mapping[str, ResourceView], generation: int) -> None:
+        """Cache views read by a load that started in ``generation``."""
+        if generation != self.generation:
+            return
+        cached = self._views
+        for iri, view in views.items():
+            cached[iri] = view
+            cached.move_to_end(iri)
+        while len(cached) > self.size:
+            cached.popitem(last=False)
+
+    def drop(self, iris: Iterable[str] | None = None) -> None:
+        """Forget the views of ``iris``, or all of them."""
+        self.generation += 1
+        if iris is None:
+            self._views.clear()
+            return
+        for iri in iris:
+            self._views.pop(iri, None)
