@@ -8,12 +8,17 @@ Baseline, same run: a bare Starlette app whose POST /graphql parses the JSON bod
 and returns the very payload graphtwin answered (``JSONResponse``), served by the
 same uvicorn call and driven by the same client.
 
-Client: this process, one ``httpx.AsyncClient`` with N workers (N keep-alive
-connections), bounded by a request count and a time cap per level. It competes
-with the server (and the engine) for the 2 cores; the CPU each process used is
-reported so that is visible.
+Two queries: 10 properties of a demo machine by name (the target's case; demo
+machines carry 21), and all of them.
 
-    python bench/bench_asset_query.py                 # 1, 8, 32 clients, 5,000 req / 30 s
+Client: this process, N workers on N keep-alive connections, each sending a
+prepared HTTP/1.1 POST over a raw asyncio stream and reading the answer by its
+Content-Length (a general client such as httpx spent ~2 ms of CPU a request,
+more than the bare server, and capped both servers), bounded by a request count
+and a time cap per level. It competes with the server (and the engine) for the
+2 cores; the CPU each process used is reported so that is visible.
+
+    python bench/bench_asset_query.py                 # 1, 4, 8, 32 clients, 5,000 req / 30 s
     python bench/bench_asset_query.py --quick         # 1, 8 clients, 300 req / 5 s
 """
 
@@ -50,6 +55,13 @@ ASSET_QUERY = (
     "query Asset($iri: String!) { asset(iri: $iri) "
     "{ iri label properties { name value datatype unit { symbol } } } }"
 )
+# The issue's case: an asset with 10 properties. Demo machines carry 21, so this
+# asks for 10 of them by name (the first 10 the full query returns).
+NAMED_QUERY = (
+    "query Asset($iri: String!, $names: [String!]) { asset(iri: $iri) "
+    "{ iri label properties(names: $names) { name value datatype unit { symbol } } } }"
+)
+TARGET_PROPERTIES = 10
 _PICK_MACHINE = '{ assets(type: "gt:Machine", first: 1) { nodes { iri } } }'
 
 
@@ -130,41 +142,76 @@ class Server:
 # -- the client --------------------------------------------------------------------
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection sending a prepared POST and reading the
+    answer by its Content-Length: a few asyncio stream calls a request, so the
+    client takes far less of the 2 cores than a general HTTP client would."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def post(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                return status, await self.reader.readexactly(int(value))
+        raise RuntimeError(f"answer without Content-Length: {head[:200]!r}")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def post_request(port: int, body: bytes) -> bytes:
+    return (
+        f"POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
 async def drive(
-    url: str, body: bytes, clients: int, max_requests: int, max_seconds: float, warmup: int
+    port: int, body: bytes, clients: int, max_requests: int, max_seconds: float, warmup: int
 ) -> dict[str, Any]:
     """``clients`` workers on keep-alive connections; latencies of the measured requests."""
-    import httpx
-
-    headers = {"content-type": "application/json"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    request = post_request(port, body)
+    connections = [await Connection.open(port) for _ in range(clients)]
     latencies: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+    try:
 
-        async def warm() -> None:
+        async def warm(connection: Connection) -> None:
             for _ in range(max(1, warmup // clients)):
-                await client.post(url, content=body, headers=headers)
+                await connection.post(request)
 
-        await asyncio.gather(*(warm() for _ in range(clients)))
+        await asyncio.gather(*(warm(c) for c in connections))
         issued = 0
         stop_at = time.perf_counter() + max_seconds
 
-        async def worker() -> None:
+        async def worker(connection: Connection) -> None:
             nonlocal issued, errors
             while issued < max_requests and time.perf_counter() < stop_at:
                 issued += 1
                 start = time.perf_counter()
-                response = await client.post(url, content=body, headers=headers)
+                status, content = await connection.post(request)
                 latencies.append(time.perf_counter() - start)
-                if response.status_code != 200 or b'"errors"' in response.content:
+                if status != 200 or b'"errors"' in content:
                     errors += 1
 
         cpu_start = own_cpu_seconds()
         start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
+        await asyncio.gather(*(worker(c) for c in connections))
         elapsed = time.perf_counter() - start
         client_cpu = own_cpu_seconds() - cpu_start
+    finally:
+        for connection in connections:
+            connection.close()
     return {
         "requests": len(latencies),
         "errors": errors,
@@ -183,7 +230,7 @@ def measure(server: Server, body: bytes, levels: list[int], args: Any) -> list[d
     for clients in levels:
         own0, engine0 = server.cpu()
         result = asyncio.run(
-            drive(server.url, body, clients, args.requests, args.seconds, args.warmup)
+            drive(server.port, body, clients, args.requests, args.seconds, args.warmup)
         )
         own1, engine1 = server.cpu()
         n = max(1, result["requests"])
@@ -213,98 +260,117 @@ def query_once(url: str, query: str, variables: dict[str, Any] | None = None) ->
 def run(args: Any) -> dict[str, Any]:
     levels = [int(c) for c in args.clients.split(",")]
     results: list[dict[str, Any]] = []
+    cases: dict[str, dict[str, Any]] = {}
     with temp_data_dir("graphtwin-bench-asset-") as work:
         graphtwin = Server("graphtwin", work / "data")
         try:
             picked = query_once(graphtwin.url, _PICK_MACHINE)
             iri = picked["data"]["assets"]["nodes"][0]["iri"]
-            body = json.dumps({"query": ASSET_QUERY, "variables": {"iri": iri}}).encode()
-            answer = query_once(graphtwin.url, ASSET_QUERY, {"iri": iri})
-            payload = work / "payload.json"
-            payload.write_text(json.dumps(answer), encoding="utf-8")
-            results += measure(graphtwin, body, levels, args)
+            full = query_once(graphtwin.url, ASSET_QUERY, {"iri": iri})
+            names = [p["name"] for p in full["data"]["asset"]["properties"]][:TARGET_PROPERTIES]
+            for case, query, variables in (
+                (f"{TARGET_PROPERTIES} properties", NAMED_QUERY, {"iri": iri, "names": names}),
+                ("all properties", ASSET_QUERY, {"iri": iri}),
+            ):
+                answer = query_once(graphtwin.url, query, variables)
+                payload = work / f"payload-{len(cases)}.json"
+                payload.write_text(json.dumps(answer), encoding="utf-8")
+                body = json.dumps({"query": query, "variables": variables}).encode()
+                cases[case] = {
+                    "body": body,
+                    "payload": payload,
+                    "properties": len(answer["data"]["asset"]["properties"]),
+                    "response_bytes": len(json.dumps(answer)),
+                }
+                print(f" {case}:", flush=True)
+                results += [dict(r, case=case) for r in measure(graphtwin, body, levels, args)]
         finally:
             graphtwin.stop()
-        bare = Server("bare", work / "bare", payload)
-        try:
-            results += measure(bare, body, levels, args)
-        finally:
-            bare.stop()
+        for case, spec in cases.items():
+            bare = Server("bare", work / "bare", spec["payload"])
+            try:
+                print(f" {case}:", flush=True)
+                results += [dict(r, case=case) for r in measure(bare, spec["body"], levels, args)]
+            finally:
+                bare.stop()
     return {
         "iri": iri,
-        "properties": len(answer["data"]["asset"]["properties"]),
-        "response_bytes": len(json.dumps(answer)),
+        "cases": {
+            case: {k: v for k, v in spec.items() if k in ("properties", "response_bytes")}
+            for case, spec in cases.items()
+        },
         "results": results,
     }
 
 
 def report(out: dict[str, Any], args: Any) -> None:
-    rows = [
-        [
-            r["server"],
-            r["clients"],
-            r["requests"],
-            r["errors"],
-            r["qps"],
-            r["p50_ms"],
-            r["p90_ms"],
-            r["p99_ms"],
-            r["max_ms"],
-            r["server_cpu_ms"],
-            r["engine_cpu_ms"],
-            r["client_cpu_ms"],
-        ]
-        for r in out["results"]
+    columns = [
+        "query",
+        "server",
+        "clients",
+        "requests",
+        "errors",
+        "q/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "uvicorn CPU ms/req",
+        "engine CPU ms/req",
+        "client CPU ms/req",
     ]
-    print_table(
-        f"asset(iri) over HTTP: <{out['iri']}>, {out['properties']} property values, "
-        f"~{out['response_bytes']} B response; up to {args.requests:,} requests or "
-        f"{args.seconds:.0f}s per level (after {args.warmup} warm-up)",
-        [
-            "server",
-            "clients",
-            "requests",
-            "errors",
-            "q/s",
-            "p50 ms",
-            "p90 ms",
-            "p99 ms",
-            "max ms",
-            "uvicorn CPU ms/req",
-            "engine CPU ms/req",
-            "client CPU ms/req",
-        ],
-        rows,
+    keys = ["case", "server", "clients", "requests", "errors", "qps", "p50_ms", "p90_ms"]
+    keys += ["p99_ms", "max_ms", "server_cpu_ms", "engine_cpu_ms", "client_cpu_ms"]
+    sizes = "; ".join(
+        f"{case}: {c['properties']} values, ~{c['response_bytes']} B"
+        for case, c in out["cases"].items()
     )
-    by = {(r["server"], r["clients"]): r for r in out["results"]}
+    print_table(
+        f"asset(iri) over HTTP: <{out['iri']}> ({sizes}); up to {args.requests:,} requests "
+        f"or {args.seconds:.0f}s per level (after {args.warmup} warm-up)",
+        columns,
+        [[r[k] for k in keys] for r in out["results"]],
+    )
+    by = {(r["case"], r["server"], r["clients"]): r for r in out["results"]}
     ratio_rows = []
-    for clients in sorted({r["clients"] for r in out["results"]}):
-        g, b = by.get(("graphtwin", clients)), by.get(("bare", clients))
-        if g and b:
+    for case, _server, clients in sorted(k for k in by if k[1] == "graphtwin"):
+        g, b = by[(case, "graphtwin", clients)], by.get((case, "bare", clients))
+        if b:
             ratio_rows.append(
-                [clients, g["qps"] / b["qps"], g["p50_ms"] / b["p50_ms"], g["p99_ms"] / b["p99_ms"]]
+                [
+                    case,
+                    clients,
+                    g["qps"] / b["qps"],
+                    g["p50_ms"] / b["p50_ms"],
+                    g["p99_ms"] / b["p99_ms"],
+                ]
             )
     print_table(
-        "graphtwin / bare Starlette", ["clients", "q/s ratio", "p50 ratio", "p99 ratio"], ratio_rows
+        "graphtwin / bare Starlette",
+        ["query", "clients", "q/s ratio", "p50 ratio", "p99 ratio"],
+        ratio_rows,
     )
-    best = max(
-        (r for r in out["results"] if r["server"] == "graphtwin"),
-        key=lambda r: r["qps"],
-        default=None,
-    )
+    target_case = f"{TARGET_PROPERTIES} properties"
+    candidates = [
+        r for r in out["results"] if r["server"] == "graphtwin" and r["case"] == target_case
+    ]
+    meeting = [r for r in candidates if r["p99_ms"] <= TARGET_P99_MS]
+    best = max(meeting or candidates, key=lambda r: r["qps"], default=None)
     if best:
         met = best["qps"] >= TARGET_QPS and best["p99_ms"] <= TARGET_P99_MS
         print(
-            f"\ntarget: >= {TARGET_QPS:.0f} q/s with p99 <= {TARGET_P99_MS:.0f} ms; best "
-            f"graphtwin level: {best['qps']:.0f} q/s, p99 {best['p99_ms']:.1f} ms at "
-            f"{best['clients']} clients ({'meets' if met else 'misses'}). The client runs on "
-            "the same 2 cores (its CPU per request is in the table)."
+            f"\ntarget ({target_case}): >= {TARGET_QPS:.0f} q/s with p99 <= "
+            f"{TARGET_P99_MS:.0f} ms; best graphtwin level"
+            f"{' within the p99 bound' if meeting else ''}: {best['qps']:.0f} q/s, p99 "
+            f"{best['p99_ms']:.1f} ms at {best['clients']} clients "
+            f"({'meets' if met else 'misses'}). The client runs on the same 2 cores "
+            "(its CPU per request is in the table)."
         )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = base_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default=None, help="concurrency levels (default 1,8,32)")
+    parser.add_argument("--clients", default=None, help="concurrency levels (default 1,4,8,32)")
     parser.add_argument(
         "--requests", type=int, default=None, help="max requests per level (default 5000)"
     )
@@ -320,7 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve(args.serve, args.port, args.data_dir, args.payload)
         return
-    args.clients = args.clients or ("1,8" if args.quick else "1,8,32")
+    args.clients = args.clients or ("1,8" if args.quick else "1,4,8,32")
     args.requests = args.requests or (300 if args.quick else 5000)
     args.seconds = args.seconds or (5.0 if args.quick else 30.0)
     if args.quick:
