@@ -19,6 +19,7 @@ effects, so doing it twice is harmless.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -44,6 +45,15 @@ _PLAIN_DIRECTIVES = frozenset({"include", "skip"})
 
 Complete = Callable[[Any], Any]
 Plan = Callable[[Any], dict[str, Any]]
+
+# Plans shared by requests, for documents without directives: then a plan depends
+# only on the field nodes (the parser cache hands every request of one query text
+# the same nodes) and the schema, not on variables. The key holds node ids, so the
+# value keeps the nodes alive: an id is not reused while its entry exists.
+SHARED_PLANS = 1024
+_shared: OrderedDict[tuple[GraphQLObjectType, tuple[int, ...]], tuple[Any, Plan | None]] = (
+    OrderedDict()
+)
 
 
 class NotPlain(Exception):
@@ -161,9 +171,27 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plain_plans.get(key)
         if cached is not None:
             return cached[1]
-        plan = self._build_plan(return_type, field_details_list)
+        if self._directive_free():
+            nodes = tuple(d.node for d in field_details_list)
+            shared_key = (return_type, tuple(map(id, nodes)))
+            shared = _shared.get(shared_key)
+            if shared is None:
+                shared = (nodes, self._build_plan(return_type, field_details_list))
+                _shared[shared_key] = shared
+                if len(_shared) > SHARED_PLANS:
+                    _shared.popitem(last=False)
+            plan = shared[1]
+        else:
+            plan = self._build_plan(return_type, field_details_list)
         self._plain_plans[key] = (field_details_list, plan)
         return plan
+
+    def _directive_free(self) -> bool:
+        # The query text, when the parser kept it: no "@" means no @include/@skip
+        # whose variables could change what a selection collects. (An "@" inside
+        # a string literal only costs the sharing.)
+        loc = self.operation.loc
+        return loc is not None and "@" not in loc.source.body
 
     def _build_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         # Middleware (a schema extension with a ``resolve`` hook) must see every

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphtwin.api.execution import TwinExecutionContext
@@ -101,7 +102,10 @@ class Query:
 
 
 def _schema(context_class: type) -> strawberry.Schema:
-    return strawberry.Schema(query=Query, execution_context_class=context_class)
+    # The parser cache as in graphtwin's schema: one query text, the same nodes.
+    return strawberry.Schema(
+        query=Query, execution_context_class=context_class, extensions=[ParserCache]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +159,48 @@ async def test_a_null_in_a_non_null_field_is_the_general_paths_error(
     assert result.errors
     assert result.errors[0].path == ["machines", 0, "broken", 0, "name"]
     assert "Cannot return null for non-nullable field Reading.name" in result.errors[0].message
+
+
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    built: list[str] = []
+    build = TwinExecutionContext._build_plan
+
+    def spy(self: TwinExecutionContext, return_type: Any, details: Any) -> Any:
+        built.append(return_type.name)
+        return build(self, return_type, details)
+
+    monkeypatch.setattr(TwinExecutionContext, "_build_plan", spy)
+    return built
+
+
+def test_requests_of_one_query_text_share_its_plans(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, fast = schemas
+    built = _count_builds(monkeypatch)
+    query = "{ machines { readings { name count unit { iri } } } }"
+    first = fast.execute_sync(query)
+    after_first = len(built)
+    second = fast.execute_sync(query)
+    assert first.data == second.data
+    assert after_first > 0
+    assert len(built) == after_first
+
+
+def test_plans_of_a_query_with_directives_follow_its_variables(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # @include with a variable: what a selection collects changes per request, so
+    # its plans are built per request, never shared.
+    _, fast = schemas
+    built = _count_builds(monkeypatch)
+    query = "query($v: Boolean!) { machines { readings { name value @include(if: $v) } } }"
+    shown = fast.execute_sync(query, variable_values={"v": True})
+    hidden = fast.execute_sync(query, variable_values={"v": False})
+    assert shown.data is not None and hidden.data is not None
+    assert shown.data["machines"][0]["readings"][0] == {"name": "temperature", "value": "21.5"}
+    assert hidden.data["machines"][0]["readings"][0] == {"name": "temperature"}
+    assert built.count("Reading") == 2
 
 
 def test_plain_records_take_the_fast_path(
