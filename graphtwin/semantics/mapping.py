@@ -86,13 +86,19 @@ class ValueView:
 
 @dataclass
 class ResourceView:
-    """What reads need of a stored resource (cheaper than a ``Description``)."""
+    """What reads need of a stored resource (cheaper than a ``Description``).
+
+    Read-only once built: views may be shared by requests (``ViewCache``), so
+    readers keep what they derive from one in ``derived``, which lives as long as
+    the view does.
+    """
 
     iri: str
     types: list[str]
     values: dict[str, list[ValueView]]
     links: dict[str, list[str]]
     refs: dict[str, list[str]]
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _native(lit: Literal) -> Native:

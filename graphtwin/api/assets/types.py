@@ -149,13 +149,19 @@ class Asset:
     def properties(self, info: TwinInfo, names: list[str] | None = None) -> list[PropertyValue]:
         twins = info.context.services.twins
         wanted = {twins.queries.expand(n, what="property") for n in names} if names else None
-        out: list[PropertyValue] = []
-        for predicate in sorted(self.desc.values):
-            if predicate == _LABEL or (wanted is not None and predicate not in wanted):
-                continue
-            for value in sorted(self.desc.values[predicate], key=_by_text):
-                out.append(self._value(info, predicate, value))
-        return out
+        # Built once per view: a cached view serves many requests. Read-only after.
+        everything: list[PropertyValue] | None = self.desc.derived.get("properties")
+        if everything is None:
+            everything = [
+                self._value(info, predicate, value)
+                for predicate in sorted(self.desc.values)
+                if predicate != _LABEL
+                for value in sorted(self.desc.values[predicate], key=_by_text)
+            ]
+            self.desc.derived["properties"] = everything
+        if wanted is None:
+            return everything
+        return [p for p in everything if p.property in wanted]
 
     @strawberry.field(
         description="Datatype property values as one JSON object keyed by prefixed name "
