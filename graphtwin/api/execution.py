@@ -37,6 +37,7 @@ from graphql import (
 )
 from graphql.pyutils import is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.unset import UNSET
 
 # Directives a field node may carry and still be plain: they are applied when the
 # selection is collected, before completion. @stream, @defer and anything custom
@@ -54,6 +55,23 @@ SHARED_PLANS = 1024
 _shared: OrderedDict[tuple[GraphQLObjectType, tuple[int, ...]], tuple[Any, Plan | None]] = (
     OrderedDict()
 )
+
+
+class SharedRecords(list[Any]):
+    """Plain records that many requests read as they are (a cached view's property
+    values). The list keeps its completed form per selection, so the next request
+    with the same selection gets it without walking the records; that is only
+    correct while neither the list nor its records change, so build a new one
+    instead of changing it."""
+
+    __slots__ = ("completed",)
+
+    # Distinct selections remembered per list; more are rare (one per query text).
+    MAX_SELECTIONS = 8
+
+    def __init__(self, records: Any = ()) -> None:
+        super().__init__(records)
+        self.completed: dict[tuple[int, Plan], list[Any]] = {}
 
 
 class NotPlain(Exception):
@@ -117,6 +135,46 @@ def _run(steps: list[tuple[str, Callable[[Any], Any], Complete]]) -> Plan:
     return plan
 
 
+# Per field definition (kept alive with its entry): how to resolve and complete it
+# directly, or None. Fields are few and live as long as the schema.
+_direct: dict[int, tuple[Any, tuple[Callable[[Any], Any], Complete] | None]] = {}
+
+
+def _direct_field(schema: Any, field_def: Any) -> tuple[Callable[[Any], Any], Complete] | None:
+    """(call, complete) for a field strawberry would resolve by calling a plain
+    sync method on the source and that returns a scalar or enum: no ``info``,
+    no arguments without a default, no permissions, extensions or exception
+    handlers. None for any other field."""
+    definition = field_def.extensions.get("strawberry-definition")
+    return_type = field_def.type
+    named = return_type.of_type if is_non_null_type(return_type) else return_type
+    if definition is None or not is_leaf_type(named):
+        return None
+    complete = _leaf(named.coerce_output_value)
+    if is_non_null_type(return_type):
+        complete = _non_null(complete)
+    if getattr(field_def.resolve, "_is_default", False):
+        read = _reader(field_def)
+        return (read, complete) if read is not None else None
+    resolver = definition.base_resolver
+    converter = getattr(getattr(schema, "_strawberry_schema", None), "schema_converter", None)
+    if (
+        resolver is None
+        or resolver.is_async
+        or definition.permission_classes
+        or definition.extensions
+        or converter is None
+        or getattr(converter, "_exception_handler_specs", True)
+        or resolver.self_parameter is None
+        or resolver.info_parameter is not None
+        or resolver.root_parameter is not None
+        or resolver.parent_parameter is not None
+        or any(a.default is UNSET for a in resolver.arguments)
+    ):
+        return None
+    return resolver.wrapped_func, complete
+
+
 class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """strawberry's execution context, completing plain objects directly."""
 
@@ -125,6 +183,61 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # (type, id(field details)) -> (the details kept alive, plan or None);
         # keyed like graphql-core's own memo of collected subfields.
         self._plain_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        # A scalar from a plain method (an asset's iri, its label), asked without
+        # arguments: called and coerced here, errors handled as graphql-core does.
+        node = field_details_list[0].node
+        manager = self.middleware_manager
+        if node.arguments or (manager is not None and manager.middlewares):
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        field_def = self.schema.get_field(parent_type, node.name.value)
+        if field_def is None:
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        entry = _direct.get(id(field_def))
+        if entry is None:
+            entry = _direct[id(field_def)] = (field_def, _direct_field(self.schema, field_def))
+        direct = entry[1]
+        if direct is None:
+            return super().execute_field(
+                parent_type, source, field_details_list, path, position_context
+            )
+        call, complete = direct
+        try:
+            result = call(source)
+        except Exception as error:  # noqa: BLE001 - reported like graphql-core does
+            self.handle_field_error(error, field_def.type, field_details_list, path)
+            return None
+        if not self.is_awaitable(result):
+            try:
+                return complete(result)
+            except Exception:  # noqa: BLE001 - graphql-core completes it, with its errors
+                pass
+        try:
+            info = self.build_resolve_info(
+                field_def, [d.node for d in field_details_list], parent_type, path
+            )
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(
+                    field_def.type, field_details_list, info, path, result, position_context
+                )
+            return self.complete_value(
+                field_def.type, field_details_list, info, path, result, position_context
+            )
+        except Exception as error:  # noqa: BLE001 - reported like graphql-core does
+            self.handle_field_error(error, field_def.type, field_details_list, path)
+            return None
 
     def complete_object_value(
         self,
@@ -155,7 +268,12 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         # Only a list or tuple: the general path may have to walk it again.
-        if type(result) in (list, tuple) and not _streamed(field_details_list):
+        kind = type(result)
+        if kind in _PLAIN_LISTS and not _streamed(field_details_list):
+            if kind is SharedRecords:
+                done = self._completed(return_type, field_details_list, result)
+                if done is not None:
+                    return done
             complete = self._completer(return_type, field_details_list)
             if complete is not None:
                 try:
@@ -165,6 +283,34 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def _completed(
+        self, return_type: GraphQLList[Any], field_details_list: Any, records: SharedRecords
+    ) -> list[Any] | None:
+        """The records' completed form for this selection, kept on them; only for
+        plans shared by requests (a plan built per request would never match)."""
+        item_type = return_type.of_type
+        if is_non_null_type(item_type):
+            item_type = item_type.of_type
+        if not is_object_type(item_type) or not self._directive_free():
+            return None
+        plan = self._plain_plan(item_type, field_details_list)
+        if plan is None:
+            return None
+        key = (id(return_type), plan)
+        done = records.completed.get(key)
+        if done is None:
+            complete = self._completer(return_type, field_details_list)
+            if complete is None:
+                return None
+            try:
+                done = complete(records)
+            except Exception:  # noqa: BLE001 - the general path reports it
+                return None
+            if len(records.completed) >= SharedRecords.MAX_SELECTIONS:
+                records.completed.clear()
+            records.completed[key] = done
+        return done
 
     def _plain_plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         key = (return_type, id(field_details_list))
@@ -243,6 +389,9 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = self._plain_plan(type_, details)
             return _object(plan) if plan is not None else None
         return None  # interfaces and unions: their runtime type is resolved
+
+
+_PLAIN_LISTS = (list, tuple, SharedRecords)
 
 
 def _streamed(field_details_list: Any) -> bool:

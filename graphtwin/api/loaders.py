@@ -1,5 +1,6 @@
 """Per-request DataLoaders: a nested query costs a few batched Cypher round trips,
-not one per node. Built fresh for every request so nothing is cached across them."""
+not one per node. Built fresh for every request, so they keep nothing across
+requests (the repository's view cache may answer their loads without a read)."""
 
 from __future__ import annotations
 

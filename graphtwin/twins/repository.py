@@ -126,10 +126,35 @@ class ResourceRepository:
                 cache.drop(touched)
 
     async def load_child_views(self, iris: Iterable[str]) -> dict[str, list[ResourceView]]:
-        """Views of the resources that are ``partOf`` each IRI, in one round trip."""
+        """Views of the resources that are ``partOf`` each IRI, in one round trip
+        (none when the view cache knows the children and holds their views)."""
         wanted = sorted(set(iris))
         if not wanted:
             return {}
+        cache = self.view_cache
+        if cache is None:
+            return await self._read_child_views(wanted)
+        known, missing = cache.children(wanted)
+        views = await self.load_views(iri for kids in known.values() for iri in kids)
+        children = {
+            parent: [views[k] for k in kids if k in views] for parent, kids in known.items()
+        }
+        if missing:
+            generation = cache.generation
+            loaded = await self._read_child_views(missing)
+            kids_of = {p: sorted(v.iri for v in loaded.get(p, [])) for p in missing}
+            cache.keep({v.iri: v for vs in loaded.values() for v in vs}, generation)
+            cache.keep_children(kids_of, generation)
+            children.update(loaded)
+        return {parent: kids for parent, kids in children.items() if kids}
+
+    def cached_child_views(self, iri: str) -> list[ResourceView] | None:
+        """``load_child_views`` for one IRI without awaiting, when the view cache
+        holds the answer (a resolver can then skip the DataLoader); by IRI."""
+        cache = self.view_cache
+        return cache.cached_children(iri) if cache is not None else None
+
+    async def _read_child_views(self, wanted: list[str]) -> dict[str, list[ResourceView]]:
         part_of = quote(self.prefixes.compact(str(GT.partOf)))
         rows = await self.store.read(
             f"UNWIND $iris AS i MATCH (:Resource {{iri: i}})<-[:{part_of}]-(n:Resource) "

@@ -9,6 +9,10 @@ written assets for live values) before the write starts and again after it
 ends, whether it committed or not. That holds for the embedded engine, whose data
 dir this process holds alone; against a shared Neo4j it is off unless asked for.
 
+Which resources are part of which (``partOf`` children, as IRIs) is kept too:
+it changes only with edits and imports, which drop everything; live values
+change properties only.
+
 A load that was under way while anything was dropped does not fill the cache:
 it may have read the graph before the write committed. Each drop moves the
 generation on, and a load keeps its views only if the generation it started in
@@ -32,6 +36,7 @@ class ViewCache:
         self.size = size
         self.generation = 0
         self._views: OrderedDict[str, ResourceView] = OrderedDict()
+        self._children: OrderedDict[str, list[str]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._views)
@@ -61,11 +66,48 @@ class ViewCache:
         while len(cached) > self.size:
             cached.popitem(last=False)
 
+    def children(self, parents: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+        """(the cached child IRIs of each parent, the parents that must be read)."""
+        found: dict[str, list[str]] = {}
+        missing: list[str] = []
+        for parent in parents:
+            kids = self._children.get(parent)
+            if kids is None:
+                missing.append(parent)
+            else:
+                self._children.move_to_end(parent)
+                found[parent] = kids
+        return found, missing
+
+    def cached_children(self, parent: str) -> list[ResourceView] | None:
+        """The views of ``parent``'s parts, if the cache holds the list and every view."""
+        kids = self._children.get(parent)
+        if kids is None:
+            return None
+        views = self._views
+        found = [views.get(k) for k in kids]
+        if any(v is None for v in found):
+            return None
+        return found  # type: ignore[return-value]  # no None left
+
+    def keep_children(self, children: Mapping[str, list[str]], generation: int) -> None:
+        """Cache child IRIs read by a load that started in ``generation``."""
+        if generation != self.generation:
+            return
+        cached = self._children
+        for parent, kids in children.items():
+            cached[parent] = kids
+            cached.move_to_end(parent)
+        while len(cached) > self.size:
+            cached.popitem(last=False)
+
     def drop(self, iris: Iterable[str] | None = None) -> None:
-        """Forget the views of ``iris``, or all of them."""
+        """Forget everything, or only the views of ``iris`` when nothing but their
+        properties changed."""
         self.generation += 1
         if iris is None:
             self._views.clear()
+            self._children.clear()
             return
         for iri in iris:
             self._views.pop(iri, None)

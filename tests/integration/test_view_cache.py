@@ -119,3 +119,27 @@ async def test_a_read_that_straddles_a_write_is_not_kept(
     before = graph_store.round_trips
     assert await _good_count(plant) == ["95"]
     assert graph_store.round_trips == before + 1
+
+
+async def test_parts_are_served_from_the_cache_and_follow_writes(
+    plant: Services, graph_store: BoltGraphStore
+) -> None:
+    repository = plant.twins.repository
+    first = await repository.load_child_views([OP10])
+    assert [v.iri for v in first[OP10]] == [PRESS]
+    before = graph_store.round_trips
+    assert [v.iri for v in (await repository.load_child_views([OP10]))[OP10]] == [PRESS]
+    assert graph_store.round_trips == before
+    # A live value on a part: the part's view is read again, the parts list is not.
+    await repository.write_values([(PRESS, str(GT.goodCount), 93)])
+    (press,) = (await repository.load_child_views([OP10]))[OP10]
+    assert [v.lexical for v in press.values[str(GT.goodCount)]] == ["93"]
+    # A new part: edits drop the parts lists as well.
+    await plant.twins.import_document(
+        f"<{LAB}/press-2> a <https://w3id.org/graphtwin/core#Press> ; "
+        f'<http://www.w3.org/2000/01/rdf-schema#label> "Press 2" ; '
+        f"<https://w3id.org/graphtwin/core#partOf> <{OP10}> .",
+        "turtle",
+    )
+    parts = (await repository.load_child_views([OP10]))[OP10]
+    assert sorted(v.iri for v in parts) == [PRESS, f"{LAB}/press-2"]

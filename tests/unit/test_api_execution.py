@@ -47,6 +47,27 @@ class Reading:
 class Machine:
     iri: str
 
+    # Plain methods returning scalars: resolved directly.
+    @strawberry.field
+    def code(self) -> str:
+        return self.iri.upper()
+
+    @strawberry.field
+    def label(self, language: str | None = None) -> str | None:
+        return f"{self.iri}@{language}" if language else self.iri
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        raise ValueError(f"no reading from {self.iri}")
+
+    @strawberry.field
+    def missing(self) -> str:
+        return None  # type: ignore[return-value]
+
+    @strawberry.field
+    def state(self) -> State:
+        return State.IDLE
+
     @strawberry.field
     def readings(self) -> list[Reading]:
         return _READINGS[self.iri]
@@ -133,6 +154,9 @@ QUERIES = {
     "async resolver": "{ machines { later { name grid } } }",
     "errors: null for String!, Int from a string": "{ machines { broken { name count } } }",
     "errors beside good data": "{ machines { iri readings { name } broken { name value } } }",
+    "plain methods": '{ machines { iri code label de: label(language: "de") state } }',
+    "a plain method that raises": "{ machines { code fails } }",
+    "a plain method returning null for String!": "{ machines { iri missing } }",
 }
 
 

@@ -52,3 +52,16 @@ def test_the_cache_is_on_for_the_embedded_engine_and_off_for_neo4j() -> None:
 def test_an_empty_cache_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one view"):
         ViewCache(0)
+
+
+def test_parts_lists_outlive_property_drops_but_not_edits() -> None:
+    cache = ViewCache(10)
+    cache.keep_children({"line": ["op10", "op20"]}, cache.generation)
+    cache.drop(["op10"])  # live values: properties only
+    assert cache.children(["line"]) == ({"line": ["op10", "op20"]}, [])
+    cache.drop()  # an edit or import
+    assert cache.children(["line"]) == ({}, ["line"])
+    started = cache.generation
+    cache.drop(["op10"])
+    cache.keep_children({"line": ["op10"]}, started)
+    assert cache.children(["line"]) == ({}, ["line"])
