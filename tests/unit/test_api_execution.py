@@ -16,7 +16,7 @@ import strawberry
 from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graphtwin.api.execution import TwinExecutionContext
+from graphtwin.api.execution import SharedRecords, TwinExecutionContext
 
 
 @strawberry.enum
@@ -82,6 +82,10 @@ class Machine:
         return (r for r in _READINGS[self.iri])  # type: ignore[return-value]
 
     @strawberry.field
+    def shared(self) -> list[Reading]:
+        return _SHARED[self.iri]
+
+    @strawberry.field
     def first(self) -> Reading:
         return _READINGS[self.iri][0]
 
@@ -113,6 +117,7 @@ _READINGS = {
     "m1": [_reading("temperature", "21.5"), _reading("state", None)],
     "m2": [],
 }
+_SHARED = {iri: SharedRecords(readings) for iri, readings in _READINGS.items()}
 
 
 @strawberry.type
@@ -154,6 +159,7 @@ QUERIES = {
     "async resolver": "{ machines { later { name grid } } }",
     "errors: null for String!, Int from a string": "{ machines { broken { name count } } }",
     "errors beside good data": "{ machines { iri readings { name } broken { name value } } }",
+    "shared records": "{ machines { shared { name unit { symbol } } } }",
     "plain methods": '{ machines { iri code label de: label(language: "de") state } }',
     "a plain method that raises": "{ machines { code fails } }",
     "a plain method returning null for String!": "{ machines { iri missing } }",
@@ -244,3 +250,19 @@ def test_plain_records_take_the_fast_path(
     result = fast.execute_sync("{ machines { readings { name unit { symbol } } } }")
     assert result.errors is None
     assert planned == {"Machine": False, "Reading": True, "Unit": True}
+
+
+def test_shared_records_keep_their_completed_form_per_selection(
+    schemas: tuple[strawberry.Schema, strawberry.Schema],
+) -> None:
+    general, fast = schemas
+    kept = len(_SHARED["m1"].completed)
+    for query in (
+        "{ machines { shared { name count } } }",
+        "{ machines { shared { value state unit { iri } } } }",
+    ):
+        expected = general.execute_sync(query)
+        assert fast.execute_sync(query).data == expected.data
+        # Again, now from what the list kept.
+        assert fast.execute_sync(query).data == expected.data
+    assert len(_SHARED["m1"].completed) == kept + 2
