@@ -8,6 +8,10 @@ Baseline, same run: a bare Starlette app whose POST /graphql parses the JSON bod
 and returns the very payload graphtwin answered (``JSONResponse``), served by the
 same uvicorn call and driven by the same client.
 
+With ``--no-live`` the demo plant is served without its live field (the OPC UA
+simulator, the adapters and the graph flush of their values, which share the
+server's event loop), to see the API on its own.
+
 Two queries: 10 properties of a demo machine by name (the target's case; demo
 machines carry 21), and all of them.
 
@@ -85,7 +89,7 @@ def bare_app(payload: Any) -> Any:
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"]), Route("/readyz", ready)])
 
 
-def serve(kind: str, port: int, data_dir: Path, payload: Path | None) -> None:
+def serve(kind: str, port: int, data_dir: Path, payload: Path | None, live: bool = True) -> None:
     import uvicorn
 
     if kind == "graphtwin":
@@ -93,7 +97,7 @@ def serve(kind: str, port: int, data_dir: Path, payload: Path | None) -> None:
 
         from graphtwin.bootstrap import build_app
 
-        app = build_app(bench_settings(data_dir, port=port), demo=True)
+        app = build_app(bench_settings(data_dir, port=port, live=live), demo=True)
     else:
         app = bare_app(json.loads(payload.read_text(encoding="utf-8")) if payload else {})
     # The same call as `graphtwin serve`, for both servers.
@@ -103,7 +107,9 @@ def serve(kind: str, port: int, data_dir: Path, payload: Path | None) -> None:
 class Server:
     """A server child process on a free loopback port; stopped with SIGTERM."""
 
-    def __init__(self, kind: str, data_dir: Path, payload: Path | None = None) -> None:
+    def __init__(
+        self, kind: str, data_dir: Path, payload: Path | None = None, *, live: bool = True
+    ) -> None:
         self.kind = kind
         self.port = free_port()
         cmd = [
@@ -118,6 +124,8 @@ class Server:
         ]
         if payload is not None:
             cmd += ["--payload", str(payload)]
+        if not live:
+            cmd.append("--no-live")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         try:
             wait_for_http(self.port, "/readyz", 120, self.proc)
@@ -262,7 +270,7 @@ def run(args: Any) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     cases: dict[str, dict[str, Any]] = {}
     with temp_data_dir("graphtwin-bench-asset-") as work:
-        graphtwin = Server("graphtwin", work / "data")
+        graphtwin = Server("graphtwin", work / "data", live=args.live)
         try:
             picked = query_once(graphtwin.url, _PICK_MACHINE)
             iri = picked["data"]["assets"]["nodes"][0]["iri"]
@@ -295,6 +303,7 @@ def run(args: Any) -> dict[str, Any]:
                 bare.stop()
     return {
         "iri": iri,
+        "live": args.live,
         "cases": {
             case: {k: v for k, v in spec.items() if k in ("properties", "response_bytes")}
             for case, spec in cases.items()
@@ -326,7 +335,8 @@ def report(out: dict[str, Any], args: Any) -> None:
         for case, c in out["cases"].items()
     )
     print_table(
-        f"asset(iri) over HTTP: <{out['iri']}> ({sizes}); up to {args.requests:,} requests "
+        f"asset(iri) over HTTP, demo plant {'with' if out['live'] else 'without'} its live "
+        f"field: <{out['iri']}> ({sizes}); up to {args.requests:,} requests "
         f"or {args.seconds:.0f}s per level (after {args.warmup} warm-up)",
         columns,
         [[r[k] for k in keys] for r in out["results"]],
@@ -382,9 +392,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help=_hidden())
     parser.add_argument("--data-dir", type=Path, help=_hidden())
     parser.add_argument("--payload", type=Path, help=_hidden())
+    parser.add_argument(
+        "--no-live",
+        dest="live",
+        action="store_false",
+        help="serve the demo plant without its live field (simulators, adapters, flush)",
+    )
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.port, args.data_dir, args.payload)
+        serve(args.serve, args.port, args.data_dir, args.payload, args.live)
         return
     args.clients = args.clients or ("1,8" if args.quick else "1,4,8,32")
     args.requests = args.requests or (300 if args.quick else 5000)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -98,7 +99,7 @@ class ResourceView:
     values: dict[str, list[ValueView]]
     links: dict[str, list[str]]
     refs: dict[str, list[str]]
-    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _native(lit: Literal) -> Native:

@@ -46,3 +46,17 @@ async def test_a_live_value_flush_is_seen_by_the_next_read(lab_twin: Twin) -> No
     values = {p["name"]: p["value"] for p in data["asset"]["properties"]}
     assert values["gt:goodCount"] == "97"
     assert values["gt:totalCount"] == "100"
+
+
+async def test_named_property_lists_kept_on_a_view_are_bounded(lab_twin: Twin) -> None:
+    names = ["gt:goodCount", "gt:totalCount", "gt:idealCycleTime", "gt:manufacturer"]
+    # Every ordered pair: more distinct lists than a view keeps.
+    for first in names:
+        for second in names:
+            data = await lab_twin.query(PROPERTIES, {"iri": LAB_PRESS, "names": [first, second]})
+            got = {p["name"] for p in data["asset"]["properties"]}
+            assert got == {first, second}
+    cache = lab_twin.services.twins.repository.view_cache
+    if cache is not None:
+        found, _ = cache.lookup([LAB_PRESS])
+        assert len(found[LAB_PRESS].derived) <= 9  # all properties + at most 8 named lists

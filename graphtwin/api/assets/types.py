@@ -24,6 +24,8 @@ _AAS = "graphtwin.api.aas.types"
 MAX_WALK_DEPTH = 12
 _LABEL = str(RDFS.label)
 _HAS_PART = str(GT.hasPart)
+# Lists of named properties kept per view (one per distinct list of names).
+_NAMED_SELECTIONS = 8
 
 
 def _by_text(value: ValueView) -> tuple[str, str]:
@@ -149,10 +151,14 @@ class Asset:
 
     @strawberry.field(description="Datatype property values (all, or those named).")
     def properties(self, info: TwinInfo, names: list[str] | None = None) -> list[PropertyValue]:
-        twins = info.context.services.twins
-        wanted = {twins.queries.expand(n, what="property") for n in names} if names else None
-        # Built once per view: a cached view serves many requests. Read-only after.
-        everything: list[PropertyValue] | None = self.desc.derived.get("properties")
+        # Built once per view and selection of names: a cached view serves many
+        # requests. Read-only after (SharedRecords also keeps its completed form).
+        derived = self.desc.derived
+        key = ("properties", tuple(names) if names else None)
+        found: list[PropertyValue] | None = derived.get(key)
+        if found is not None:
+            return found
+        everything: list[PropertyValue] | None = derived.get(("properties", None))
         if everything is None:
             everything = SharedRecords(
                 self._value(info, predicate, value)
@@ -160,10 +166,18 @@ class Asset:
                 if predicate != _LABEL
                 for value in sorted(self.desc.values[predicate], key=_by_text)
             )
-            self.desc.derived["properties"] = everything
-        if wanted is None:
+            derived[("properties", None)] = everything
+        if not names:
             return everything
-        return [p for p in everything if p.property in wanted]
+        twins = info.context.services.twins
+        wanted = {twins.queries.expand(n, what="property") for n in names}
+        found = SharedRecords(p for p in everything if p.property in wanted)
+        named = [k for k in derived if isinstance(k, tuple) and k[0] == "properties" and k[1]]
+        if len(named) >= _NAMED_SELECTIONS:
+            for k in named:  # bounded: a client cannot grow a cached view without end
+                del derived[k]
+        derived[key] = found
+        return found
 
     @strawberry.field(
         description="Datatype property values as one JSON object keyed by prefixed name "
