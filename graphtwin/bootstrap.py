@@ -168,9 +168,12 @@ SWITCH_INTERVAL_S = 0.001
 # Allocations between young-generation collections (default 700). Live ingest makes
 # and drops tens of thousands of objects a second (parsed payloads, samples, rows)
 # that live for a batch of the history writer; at 700 the collector ran hundreds of
-# times a second and kept promoting them to older generations to scan again. At 30,000
-# MQTT values/s it took ~4.5 % of the time at 10,000 and ~3 % at 50,000.
-GC_YOUNG_THRESHOLD = 50_000
+# times a second and kept promoting them to older generations to scan again (at
+# 30,000 MQTT values/s: ~4.5 % of the time at 10,000, ~3 % at 50,000). But a young
+# collection stops the event loop for time in proportion to the threshold (each
+# GraphQL request leaves ~100 objects in reference cycles for it): ~6 ms at 10,000
+# against ~50 ms at 50,000, which was most of asset(iri)'s p99. 10,000 keeps both.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 @contextmanager
