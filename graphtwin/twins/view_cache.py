@@ -23,8 +23,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from graphtwin.semantics.mapping import ResourceView
+
+V = TypeVar("V")
 
 
 class ViewCache:
@@ -43,41 +46,16 @@ class ViewCache:
 
     def lookup(self, iris: Iterable[str]) -> tuple[dict[str, ResourceView], list[str]]:
         """(the cached views, the IRIs that must be read)."""
-        found: dict[str, ResourceView] = {}
-        missing: list[str] = []
-        views = self._views
-        for iri in iris:
-            view = views.get(iri)
-            if view is None:
-                missing.append(iri)
-            else:
-                views.move_to_end(iri)
-                found[iri] = view
-        return found, missing
+        return _lookup(self._views, iris)
 
     def keep(self, views: Mapping[str, ResourceView], generation: int) -> None:
         """Cache views read by a load that started in ``generation``."""
-        if generation != self.generation:
-            return
-        cached = self._views
-        for iri, view in views.items():
-            cached[iri] = view
-            cached.move_to_end(iri)
-        while len(cached) > self.size:
-            cached.popitem(last=False)
+        if generation == self.generation:
+            _keep(self._views, views, self.size)
 
     def children(self, parents: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
         """(the cached child IRIs of each parent, the parents that must be read)."""
-        found: dict[str, list[str]] = {}
-        missing: list[str] = []
-        for parent in parents:
-            kids = self._children.get(parent)
-            if kids is None:
-                missing.append(parent)
-            else:
-                self._children.move_to_end(parent)
-                found[parent] = kids
-        return found, missing
+        return _lookup(self._children, parents)
 
     def cached_children(self, parent: str) -> list[ResourceView] | None:
         """The views of ``parent``'s parts, if the cache holds the list and every view."""
@@ -92,14 +70,8 @@ class ViewCache:
 
     def keep_children(self, children: Mapping[str, list[str]], generation: int) -> None:
         """Cache child IRIs read by a load that started in ``generation``."""
-        if generation != self.generation:
-            return
-        cached = self._children
-        for parent, kids in children.items():
-            cached[parent] = kids
-            cached.move_to_end(parent)
-        while len(cached) > self.size:
-            cached.popitem(last=False)
+        if generation == self.generation:
+            _keep(self._children, children, self.size)
 
     def drop(self, iris: Iterable[str] | None = None) -> None:
         """Forget everything, or only the views of ``iris`` when nothing but their
@@ -111,3 +83,24 @@ class ViewCache:
             return
         for iri in iris:
             self._views.pop(iri, None)
+
+
+def _lookup(cached: OrderedDict[str, V], keys: Iterable[str]) -> tuple[dict[str, V], list[str]]:
+    found: dict[str, V] = {}
+    missing: list[str] = []
+    for key in keys:
+        value = cached.get(key)
+        if value is None:
+            missing.append(key)
+        else:
+            cached.move_to_end(key)
+            found[key] = value
+    return found, missing
+
+
+def _keep(cached: OrderedDict[str, V], values: Mapping[str, V], size: int) -> None:
+    for key, value in values.items():
+        cached[key] = value
+        cached.move_to_end(key)
+    while len(cached) > size:
+        cached.popitem(last=False)
