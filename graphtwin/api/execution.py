@@ -1,20 +1,29 @@
-"""GraphQL execution with a fast path for plain objects.
+"""GraphQL execution with fast paths for plain records and plain scalars.
 
 graphql-core completes every field of every object through the same general
 machinery (resolve info, path, awaitable checks, per-field error handling): about
-ten function calls a field. Most of a twin's response is leaves of plain records
-(a property value's name, value, datatype and unit), so a nested query over a
-plant spends nearly all its time there.
+ten function calls a field, more with strawberry's resolver wrapper. Most of a
+twin's response is leaves of plain records (a property value's name, value,
+datatype and unit) and scalars read off an asset (its IRI, its label), so a nested
+query over a plant spends nearly all its time there. Three shortcuts, each
+falling back to graphql-core whenever it does not apply:
 
-An object whose selected fields are all *plain* (strawberry fields without a
-resolver, arguments or extensions, holding scalars, enums or further plain
-objects, or lists of them) is completed here by reading the attributes and
-coercing the leaves directly, with a plan built once per selection and request.
-Anything unexpected on the way (an exception, a null where the schema forbids it,
-an awaitable, an uncoercible leaf) abandons the fast path for that object, and
-graphql-core completes it again from the start, so errors, their paths and null
-propagation stay exactly graphql-core's. Reading a plain field has no side
-effects, so doing it twice is harmless.
+- An object whose selected fields are all *plain* (strawberry fields without a
+  resolver, arguments or extensions, holding scalars, enums or further plain
+  objects, or lists of them) is completed by reading the attributes and coercing
+  the leaves, with a plan built once per selection; requests of one query text
+  without directives share the plans. Anything unexpected on the way (an
+  exception, a null where the schema forbids it, an awaitable, an uncoercible
+  leaf) abandons the fast path for that object, and graphql-core completes it
+  again from the start, so errors, their paths and null propagation stay exactly
+  graphql-core's. Reading a plain field has no side effects, so doing it twice is
+  harmless.
+- A ``SharedRecords`` list (a cached view's property values) keeps its completed
+  form per shared plan.
+- A scalar field that strawberry resolves by calling a plain sync method (no
+  ``info``, no arguments given) is called and coerced directly; an error it
+  raises is reported by graphql-core's own handler, and a value that does not
+  coerce is completed by graphql-core (the method is not called again).
 """
 
 from __future__ import annotations
