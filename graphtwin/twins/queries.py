@@ -103,6 +103,10 @@ class TwinQueries:
         found = await self.repository.load_child_views(iris)
         return [sorted(found.get(i, []), key=lambda v: v.iri) for i in iris]
 
+    def cached_view(self, iri: str) -> ResourceView | None:
+        """``views`` of one IRI, if the view cache can answer without a read."""
+        return self.repository.cached_view(iri)
+
     def cached_children(self, iri: str) -> list[ResourceView] | None:
         """``children`` of one IRI, if the view cache can answer without a read."""
         return self.repository.cached_child_views(iri)  # in IRI order, as children()

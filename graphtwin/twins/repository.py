@@ -148,6 +148,11 @@ class ResourceRepository:
             children.update(loaded)
         return {parent: kids for parent, kids in children.items() if kids}
 
+    def cached_view(self, iri: str) -> ResourceView | None:
+        """``load_views`` for one IRI without awaiting, when the view cache has it."""
+        cache = self.view_cache
+        return cache.view(iri) if cache is not None else None
+
     def cached_child_views(self, iri: str) -> list[ResourceView] | None:
         """``load_child_views`` for one IRI without awaiting, when the view cache
         holds the answer (a resolver can then skip the DataLoader); by IRI."""

@@ -48,6 +48,11 @@ class ViewCache:
         """(the cached views, the IRIs that must be read)."""
         return _lookup(self._views, iris)
 
+    def view(self, iri: str) -> ResourceView | None:
+        """The cached view of ``iri``, if there is one."""
+        found, _ = _lookup(self._views, (iri,))
+        return found.get(iri)
+
     def keep(self, views: Mapping[str, ResourceView], generation: int) -> None:
         """Cache views read by a load that started in ``generation``."""
         if generation == self.generation:

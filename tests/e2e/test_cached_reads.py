@@ -60,3 +60,9 @@ async def test_named_property_lists_kept_on_a_view_are_bounded(lab_twin: Twin) -
     if cache is not None:
         found, _ = cache.lookup([LAB_PRESS])
         assert len(found[LAB_PRESS].derived) <= 9  # all properties + at most 8 named lists
+
+
+async def test_an_unknown_asset_is_null_from_the_cache_path_too(lab_twin: Twin) -> None:
+    await _good_count(lab_twin)  # the press is cached now
+    data = await lab_twin.query(PROPERTIES, {"iri": LAB_PRESS + "-gone", "names": None})
+    assert data == {"asset": None}

@@ -65,3 +65,13 @@ def test_parts_lists_outlive_property_drops_but_not_edits() -> None:
     cache.drop(["op10"])
     cache.keep_children({"line": ["op10"]}, started)
     assert cache.children(["line"]) == ({}, ["line"])
+
+
+def test_one_view_is_found_without_a_load() -> None:
+    cache = ViewCache(10)
+    cache.keep({"a": _view("a")}, cache.generation)
+    found = cache.view("a")
+    assert found is not None and found.iri == "a"
+    assert cache.view("b") is None
+    cache.drop(["a"])
+    assert cache.view("a") is None
