@@ -203,25 +203,12 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         # A scalar from a plain method (an asset's iri, its label), asked without
         # arguments: called and coerced here, errors handled as graphql-core does.
-        node = field_details_list[0].node
-        manager = self.middleware_manager
-        if node.arguments or (manager is not None and manager.middlewares):
+        found = self._direct_resolution(parent_type, field_details_list[0].node)
+        if found is None:
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
             )
-        field_def = self.schema.get_field(parent_type, node.name.value)
-        if field_def is None:
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
-        entry = _direct.get(id(field_def))
-        if entry is None:
-            entry = _direct[id(field_def)] = (field_def, _direct_field(self.schema, field_def))
-        direct = entry[1]
-        if direct is None:
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
+        field_def, direct = found
         call, complete = direct
         try:
             result = call(source)
@@ -247,6 +234,21 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:  # noqa: BLE001 - reported like graphql-core does
             self.handle_field_error(error, field_def.type, field_details_list, path)
             return None
+
+    def _direct_resolution(
+        self, parent_type: GraphQLObjectType, node: Any
+    ) -> tuple[Any, tuple[Callable[[Any], Any], Complete]] | None:
+        """(field definition, (call, complete)) when the field can be resolved directly."""
+        manager = self.middleware_manager
+        if node.arguments or (manager is not None and manager.middlewares):
+            return None
+        field_def = self.schema.get_field(parent_type, node.name.value)
+        if field_def is None:
+            return None
+        entry = _direct.get(id(field_def))
+        if entry is None:
+            entry = _direct[id(field_def)] = (field_def, _direct_field(self.schema, field_def))
+        return (field_def, entry[1]) if entry[1] is not None else None
 
     def complete_object_value(
         self,
