@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -58,6 +59,16 @@ class TwinGraphQL(GraphQL[TwinContext, None]):
             request=request,
             response=response,
         )
+
+    def encode_json(self, data: object) -> str:
+        # msgspec encodes a large response ~7x faster than json.dumps. A str, not
+        # bytes: strawberry sends bytes over WebSockets as binary frames, which
+        # graphql-transport-ws clients do not read. Anything msgspec refuses (no
+        # completed GraphQL result has such values) gets json's answer or error.
+        try:
+            return msgspec.json.encode(data).decode()
+        except (TypeError, msgspec.EncodeError):
+            return super().encode_json(data)  # type: ignore[return-value]
 
 
 class _BodyTooLarge(Exception):

@@ -1,12 +1,12 @@
-"""GraphQL execution with fast paths for plain records and plain scalars.
+"""GraphQL execution with fast paths for plain records, plain scalars and
+objects whose resolvers are plain methods.
 
 graphql-core completes every field of every object through the same general
 machinery (resolve info, path, awaitable checks, per-field error handling): about
-ten function calls a field, more with strawberry's resolver wrapper. Most of a
-twin's response is leaves of plain records (a property value's name, value,
-datatype and unit) and scalars read off an asset (its IRI, its label), so a nested
-query over a plant spends nearly all its time there. Three shortcuts, each
-falling back to graphql-core whenever it does not apply:
+ten function calls a field, more with strawberry's resolver wrapper (argument
+conversion, extensions, its Info). A nested query over a plant completes
+thousands of assets that way. Four shortcuts, each falling back to graphql-core
+whenever it does not apply:
 
 - An object whose selected fields are all *plain* (strawberry fields without a
   resolver, arguments or extensions, holding scalars, enums or further plain
@@ -24,27 +24,39 @@ falling back to graphql-core whenever it does not apply:
   ``info``, no arguments given) is called and coerced directly; an error it
   raises is reported by graphql-core's own handler, and a value that does not
   coerce is completed by graphql-core (the method is not called again).
+- Any other object of a query (an asset: its parts, its properties) is completed
+  by a *resolved plan*, built once per selection and request: graphql-core's
+  ``execute_fields`` / ``execute_field`` / ``complete_value`` unrolled into
+  closures over the selection, calling each plain sync method (with strawberry's
+  Info when it takes one) the way strawberry's wrapper would, without the
+  wrapper. Errors are handled where graphql-core handles them (every field and
+  list item), awaitables are handed to graphql-core's own completion and gathered
+  as it gathers them, so no resolver runs twice; fields with arguments, async
+  resolvers, abstract types and anything strawberry wraps further go through
+  graphql-core's ``execute_field`` inside the plan. Mutations and subscriptions
+  keep the general path.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    OperationType,
     Undefined,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
-from graphql.pyutils import is_iterable
+from graphql.pyutils import Path, gather_with_cancel, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.unset import UNSET
 
@@ -55,6 +67,10 @@ _PLAIN_DIRECTIVES = frozenset({"include", "skip"})
 
 Complete = Callable[[Any], Any]
 Plan = Callable[[Any], dict[str, Any]]
+# Resolved plans: a step completes one object's fields or one field, at a path,
+# and may return an awaitable; a resolved completer also gets the field's path.
+Step = Callable[[Any, Path], Any]
+Resolved = Callable[[Any, Path, Path], Any]
 
 # Plans shared by requests, for documents without directives: then a plan depends
 # only on the field nodes (the parser cache hands every request of one query text
@@ -144,27 +160,42 @@ def _run(steps: list[tuple[str, Callable[[Any], Any], Complete]]) -> Plan:
     return plan
 
 
-# Per field definition (kept alive with its entry): how to resolve and complete it
-# directly, or None. Fields are few and live as long as the schema.
-_direct: dict[int, tuple[Any, tuple[Callable[[Any], Any], Complete] | None]] = {}
+class FieldCall(NamedTuple):
+    """How strawberry produces a field's value when the query gives no arguments."""
+
+    call: Callable[..., Any]  # call(source), plus info=... when ``info`` names it
+    info: str | None  # the resolver's info parameter, if it has one
+    definition: Any  # the strawberry field, for strawberry's Info
 
 
-def _direct_field(schema: Any, field_def: Any) -> tuple[Callable[[Any], Any], Complete] | None:
-    """(call, complete) for a field strawberry would resolve by calling a plain
-    sync method on the source and that returns a scalar or enum: no ``info``,
-    no arguments without a default, no permissions, extensions or exception
-    handlers. None for any other field."""
+# Argument defaults a resolver may keep when the query gives no arguments:
+# graphql-core would pass the same value through strawberry unchanged.
+_SIMPLE_DEFAULTS = (type(None), bool, int, float, str)
+
+# Per field definition (kept alive with its entry): its FieldCall, or None.
+# Fields are few and live as long as the schema.
+_calls: dict[int, tuple[Any, FieldCall | None]] = {}
+
+
+def field_call(schema: Any, field_def: Any) -> FieldCall | None:
+    """The attribute read of a resolver-less strawberry field, or a plain sync
+    method on the source (taking strawberry's Info or not; every argument with a
+    plain default): what strawberry's resolver wrapper would end up calling. None
+    when strawberry does more (permissions, extensions, exception handlers,
+    arguments to convert)."""
+    entry = _calls.get(id(field_def))
+    if entry is None:
+        entry = _calls[id(field_def)] = (field_def, _field_call(schema, field_def))
+    return entry[1]
+
+
+def _field_call(schema: Any, field_def: Any) -> FieldCall | None:
     definition = field_def.extensions.get("strawberry-definition")
-    return_type = field_def.type
-    named = return_type.of_type if is_non_null_type(return_type) else return_type
-    if definition is None or not is_leaf_type(named):
+    if definition is None:
         return None
-    complete = _leaf(named.coerce_output_value)
-    if is_non_null_type(return_type):
-        complete = _non_null(complete)
     if getattr(field_def.resolve, "_is_default", False):
         read = _reader(field_def)
-        return (read, complete) if read is not None else None
+        return FieldCall(read, None, definition) if read is not None else None
     resolver = definition.base_resolver
     converter = getattr(getattr(schema, "_strawberry_schema", None), "schema_converter", None)
     if (
@@ -175,13 +206,34 @@ def _direct_field(schema: Any, field_def: Any) -> tuple[Callable[[Any], Any], Co
         or converter is None
         or getattr(converter, "_exception_handler_specs", True)
         or resolver.self_parameter is None
-        or resolver.info_parameter is not None
         or resolver.root_parameter is not None
         or resolver.parent_parameter is not None
-        or any(a.default is UNSET for a in resolver.arguments)
+        or any(
+            a.default is UNSET or not isinstance(a.default, _SIMPLE_DEFAULTS)
+            for a in resolver.arguments
+        )
     ):
         return None
-    return resolver.wrapped_func, complete
+    info = resolver.info_parameter
+    return FieldCall(resolver.wrapped_func, info.name if info is not None else None, definition)
+
+
+def _direct_field(schema: Any, field_def: Any) -> tuple[Callable[[Any], Any], Complete] | None:
+    """(call, complete) for a field resolved by reading an attribute or calling a
+    plain method without ``info``, returning a scalar or enum; None otherwise."""
+    found = field_call(schema, field_def)
+    return_type = field_def.type
+    named = return_type.of_type if is_non_null_type(return_type) else return_type
+    if found is None or found.info is not None or not is_leaf_type(named):
+        return None
+    complete = _leaf(named.coerce_output_value)
+    if is_non_null_type(return_type):
+        complete = _non_null(complete)
+    return found.call, complete
+
+
+# Per field definition: _direct_field's answer, kept like _calls.
+_direct: dict[int, tuple[Any, tuple[Callable[[Any], Any], Complete] | None]] = {}
 
 
 class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -192,6 +244,9 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # (type, id(field details)) -> (the details kept alive, plan or None);
         # keyed like graphql-core's own memo of collected subfields.
         self._plain_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Plan | None]] = {}
+        # The same for resolved plans, which call resolvers and so belong to this
+        # request (they build its resolve infos).
+        self._resolved_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Step | None]] = {}
 
     def execute_field(
         self,
@@ -265,6 +320,10 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return plan(result)
             except Exception:  # noqa: BLE001 - the general path reports it
                 pass
+        elif position_context is None:
+            resolved = self._resolved_plan(return_type, field_details_list)
+            if resolved is not None:
+                return resolved(result, path)
         return super().complete_object_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -294,6 +353,14 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def get_stream_usage(self, field_details_list: Any, path: Any) -> Any:
+        # graphql-core reads the first node's @stream directive (validation makes
+        # the others equal) for every list it completes, and only remembers lists
+        # that stream; a node without directives cannot stream.
+        if not field_details_list[0].node.directives:
+            return None
+        return super().get_stream_usage(field_details_list, path)
 
     def _completed(
         self, return_type: GraphQLList[Any], field_details_list: Any, records: SharedRecords
@@ -384,6 +451,278 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             steps.append((response_name, read, complete))
         return _run(steps)
 
+    # -- resolved plans: objects with resolvers, executed as graphql-core would ----------
+
+    def _resolved_plan(
+        self, return_type: GraphQLObjectType, field_details_list: Any
+    ) -> Step | None:
+        key = (return_type, id(field_details_list))
+        cached = self._resolved_plans.get(key)
+        if cached is None:
+            # Building it builds the plans of the selections below it first (a
+            # selection cannot contain itself, so this ends).
+            plan = self._build_resolved_plan(return_type, field_details_list)
+            cached = self._resolved_plans[key] = (field_details_list, plan)
+        return cached[1]
+
+    def _build_resolved_plan(
+        self, return_type: GraphQLObjectType, field_details_list: Any
+    ) -> Step | None:
+        manager = self.middleware_manager
+        if (
+            (manager is not None and manager.middlewares)
+            or return_type.is_type_of is not None
+            or self.operation.operation is not OperationType.QUERY
+        ):
+            return None
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+            return_type, field_details_list
+        )
+        if new_defer_usages:
+            return None
+        steps: list[tuple[str, Step]] = []
+        for response_name, details in grouped_field_set.items():
+            nodes = [d.node for d in details]
+            if any(
+                d.name.value not in _PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()
+            ):
+                return None
+            name = nodes[0].name.value
+            if name == "__typename":
+                steps.append((response_name, _typename(return_type.name)))
+                continue
+            field_def = self.schema.get_field(return_type, name)
+            if field_def is None:
+                continue  # graphql-core leaves unknown fields out as well
+            call = None if nodes[0].arguments else field_call(self.schema, field_def)
+            step = (
+                self._call_step(return_type, response_name, field_def, details, call)
+                if call is not None
+                else self._general_step(return_type, response_name, details)
+            )
+            steps.append((response_name, step))
+        return self._fields_step(steps)
+
+    def _fields_step(self, steps: list[tuple[str, Step]]) -> Step:
+        """graphql-core's execute_fields over precomputed steps."""
+        is_awaitable = self.is_awaitable
+
+        def plan(source: Any, path: Path) -> Any:
+            results: dict[str, Any] = {}
+            pending: list[str] = []
+            try:
+                for response_name, step in steps:
+                    value = results[response_name] = step(source, path)
+                    if is_awaitable(value):
+                        pending.append(response_name)
+            except Exception:
+                if pending:
+                    self.settle_in_background([results[name] for name in pending])
+                raise
+            return _gathered(results, pending) if pending else results
+
+        return plan
+
+    def _general_step(
+        self, parent_type: GraphQLObjectType, response_name: str, details: Any
+    ) -> Step:
+        """A field graphql-core executes (arguments, resolvers strawberry wraps)."""
+        parent_name = parent_type.name
+
+        def step(source: Any, path: Path) -> Any:
+            field_path = Path(path, response_name, parent_name)
+            return self.execute_field(parent_type, source, details, field_path, None)
+
+        return step
+
+    def _call_step(
+        self,
+        parent_type: GraphQLObjectType,
+        response_name: str,
+        field_def: Any,
+        details: Any,
+        found: FieldCall,
+    ) -> Step:
+        """graphql-core's execute_field, calling what strawberry would call."""
+        is_awaitable = self.is_awaitable
+        return_type = field_def.type
+        nodes = [d.node for d in details]
+        parent_name = parent_type.name
+        complete = self._resolved_completer(return_type, parent_type, field_def, details)
+        call, info_name, definition = found
+        # strawberry's Info, for resolvers that take one (only strawberry's
+        # schemas have resolvers field_call describes as taking it).
+        info_class: Any = self._strawberry_info_class() if info_name is not None else None
+
+        def step(source: Any, path: Path) -> Any:
+            field_path = Path(path, response_name, parent_name)
+            try:
+                if info_name is None:
+                    result = call(source)
+                else:
+                    info = self.build_resolve_info(field_def, nodes, parent_type, field_path)
+                    result = call(
+                        source, **{info_name: info_class(_raw_info=info, _field=definition)}
+                    )
+                if is_awaitable(result):
+                    info = self.build_resolve_info(field_def, nodes, parent_type, field_path)
+                    return self.complete_awaitable_value(
+                        return_type, details, info, field_path, result, None
+                    )
+                completed = complete(result, field_path, field_path)
+                if is_awaitable(completed):
+                    return self._settled(completed, return_type, details, field_path)
+                return completed
+            except Exception as error:  # noqa: BLE001 - reported like graphql-core does
+                self.handle_field_error(error, return_type, details, field_path)
+                return None
+
+        return step
+
+    def _strawberry_info_class(self) -> Any:
+        return self.schema._strawberry_schema.config.info_class  # type: ignore[attr-defined]
+
+    def _resolved_completer(
+        self,
+        type_: GraphQLOutputType,
+        parent_type: GraphQLObjectType,
+        field_def: Any,
+        details: Any,
+    ) -> Resolved:
+        """graphql-core's complete_value for one field's type, as a closure of
+        (value, path, field path); anything it does not shortcut is graphql-core's."""
+        nodes = [d.node for d in details]
+
+        def general(value: Any, path: Path, field_path: Path) -> Any:
+            info = self.build_resolve_info(field_def, nodes, parent_type, field_path)
+            return self.complete_value(type_, details, info, path, value, None)
+
+        if is_non_null_type(type_):
+            assert isinstance(type_, GraphQLNonNull)
+            inner = self._resolved_completer(type_.of_type, parent_type, field_def, details)
+            message = (
+                f"Cannot return null for non-nullable field {parent_type}.{nodes[0].name.value}."
+            )
+
+            def non_null(value: Any, path: Path, field_path: Path) -> Any:
+                completed = inner(value, path, field_path)
+                if completed is None:
+                    raise TypeError(message)
+                return completed
+
+            return non_null
+        if is_list_type(type_):
+            assert isinstance(type_, GraphQLList)
+            return self._resolved_list(type_, parent_type, field_def, details, general)
+        if is_leaf_type(type_):
+            leaf = self.complete_leaf_value
+
+            def complete_leaf(value: Any, path: Path, field_path: Path) -> Any:
+                if isinstance(value, Exception):
+                    raise value
+                if value is None or value is Undefined:
+                    return None
+                return leaf(type_, value)
+
+            return complete_leaf
+        if not is_object_type(type_):
+            return general  # interfaces and unions: their runtime type is resolved
+        assert isinstance(type_, GraphQLObjectType)
+        plain = self._plain_plan(type_, details)
+        resolved = None if plain is not None else self._resolved_plan(type_, details)
+        if plain is None and resolved is None:
+            return general
+
+        def complete_object(value: Any, path: Path, field_path: Path) -> Any:
+            if isinstance(value, Exception):
+                raise value
+            if value is None or value is Undefined:
+                return None
+            if resolved is not None:
+                return resolved(value, path)
+            try:
+                return plain(value)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - the general path reports it
+                return general(value, path, field_path)
+
+        return complete_object
+
+    def _resolved_list(
+        self,
+        type_: GraphQLList[Any],
+        parent_type: GraphQLObjectType,
+        field_def: Any,
+        details: Any,
+        general: Resolved,
+    ) -> Resolved:
+        """graphql-core's complete_list_value for a list or tuple."""
+        is_awaitable = self.is_awaitable
+        item_type = type_.of_type
+        plain = self._completer(type_, details)
+        item = (
+            self._resolved_completer(item_type, parent_type, field_def, details)
+            if plain is None
+            else None
+        )
+        nodes = [d.node for d in details]
+
+        def complete_list(value: Any, path: Path, field_path: Path) -> Any:
+            if isinstance(value, Exception):
+                raise value
+            if value is None or value is Undefined:
+                return None
+            kind = type(value)
+            if kind not in _PLAIN_LISTS:
+                return general(value, path, field_path)
+            if item is None:
+                if kind is SharedRecords:
+                    done = self._completed(type_, details, value)
+                    if done is not None:
+                        return done
+                try:
+                    return plain(value)  # type: ignore[misc]
+                except Exception:  # noqa: BLE001 - the general path reports it
+                    return general(value, path, field_path)
+            completed: list[Any] = []
+            pending: list[int] = []
+            try:
+                for index, entry in enumerate(value):
+                    item_path = path.add_key(index, None)
+                    if is_awaitable(entry):
+                        info = self.build_resolve_info(field_def, nodes, parent_type, field_path)
+                        completed.append(
+                            self.complete_awaitable_list_item_value(
+                                entry, item_type, details, info, item_path, None
+                            )
+                        )
+                        pending.append(index)
+                        continue
+                    try:
+                        result = item(entry, item_path, field_path)
+                        if is_awaitable(result):
+                            result = self._settled(result, item_type, details, item_path)
+                            pending.append(index)
+                    except Exception as error:  # noqa: BLE001 - reported like graphql-core
+                        self.handle_field_error(error, item_type, details, item_path)
+                        result = None
+                    completed.append(result)
+            except Exception:
+                if pending:
+                    self.settle_in_background([completed[i] for i in pending])
+                raise
+            return _gathered(completed, pending) if pending else completed
+
+        return complete_list
+
+    async def _settled(
+        self, completed: Awaitable[Any], return_type: GraphQLOutputType, details: Any, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as error:  # noqa: BLE001 - reported like graphql-core does
+            self.handle_field_error(error, return_type, details, path)
+            return None
+
     def _completer(self, type_: GraphQLOutputType, details: Any) -> Complete | None:
         if is_non_null_type(type_):
             assert isinstance(type_, GraphQLNonNull)
@@ -403,6 +742,22 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _PLAIN_LISTS = (list, tuple, SharedRecords)
+
+
+async def _gathered(results: Any, pending: list[Any]) -> Any:
+    """``results`` (a dict or list) with its awaitable entries awaited, as
+    graphql-core gathers an object's fields or a list's items."""
+    if len(pending) == 1:
+        results[pending[0]] = await results[pending[0]]
+    else:
+        values = await gather_with_cancel(*(results[key] for key in pending))
+        for key, value in zip(pending, values, strict=True):
+            results[key] = value
+    return results
+
+
+def _typename(name: str) -> Step:
+    return lambda _source, _path: name
 
 
 def _streamed(field_details_list: Any) -> bool:

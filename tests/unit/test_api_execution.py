@@ -1,8 +1,9 @@
-"""The plain-object fast path answers exactly what graphql-core's general path does.
+"""The fast paths answer exactly what graphql-core's general path does.
 
 Each query runs twice over the same schema: once with graphql-core's completion
 (strawberry's own execution context) and once with ``TwinExecutionContext``; data
-and errors (messages and paths) must be equal.
+and errors (messages and paths) must be equal. ``Reading`` and ``Unit`` are plain
+records; ``Machine`` has resolvers, so it is completed by a resolved plan.
 """
 
 from __future__ import annotations
@@ -98,6 +99,49 @@ class Machine:
         # A null where the schema says String! and a count that is no Int.
         return [_reading(None, None), _reading("n", "1", count="x")]
 
+    # Resolvers of a resolved plan: info, nesting, awaitables, errors.
+    @strawberry.field
+    def children(self, info: strawberry.Info) -> list[Machine]:
+        depth = self.iri.count(".")
+        return [Machine(iri=f"{self.iri}.{i}") for i in range(2)] if depth < 2 else []
+
+    @strawberry.field
+    def waiting_children(self, info: strawberry.Info) -> list[Machine]:
+        # A sync resolver handing back a coroutine, as Asset.parts on a cache miss.
+        async def load() -> list[Machine]:
+            return self.children(info)
+
+        return load()  # type: ignore[return-value]
+
+    @strawberry.field
+    def some_awaited(self) -> list[Machine]:
+        async def late() -> Machine:
+            return Machine(iri=f"{self.iri}.late")
+
+        return [Machine(iri=f"{self.iri}.now"), late()]  # type: ignore[list-item]
+
+    @strawberry.field
+    def path(self, info: strawberry.Info) -> str:
+        return "/".join(str(key) for key in info.path.as_list())
+
+    @strawberry.field
+    def strict(self) -> str:
+        if self.iri.endswith(".1"):
+            raise ValueError(f"{self.iri} has no strict value")
+        return self.iri
+
+    @strawberry.field
+    async def strict_later(self) -> str:
+        return self.strict()
+
+    @strawberry.field
+    def optional_child(self) -> Machine | None:
+        return Machine(iri=f"{self.iri}.1")
+
+    @strawberry.field
+    def count(self, info: strawberry.Info, step: int = 2) -> int:
+        return len(self.iri) * step
+
 
 def _reading(name: Any, value: str | None, count: Any = 3) -> Reading:
     reading = Reading(
@@ -163,6 +207,33 @@ QUERIES = {
     "plain methods": '{ machines { iri code label de: label(language: "de") state } }',
     "a plain method that raises": "{ machines { code fails } }",
     "a plain method returning null for String!": "{ machines { iri missing } }",
+    "resolvers taking info, nested": (
+        "{ machines { iri path children { iri path count children { iri code path } } } }"
+    ),
+    "a sync resolver returning a coroutine": (
+        "{ machines { waitingChildren { iri path code children { iri path } } } }"
+    ),
+    "awaitable list items": "{ machines { someAwaited { iri path children { path } } } }",
+    "a non-null error nulls the nearest nullable field": (
+        "{ machines { iri optionalChild { iri strict } } }"
+    ),
+    "a non-null error nulls everything up to the root": "{ machines { children { strict } } }",
+    "an awaited non-null error": "{ machines { optionalChild { iri strictLater } } }",
+    "an awaited non-null error in a list": (
+        "{ machines { iri someAwaited { children { strictLater } } } }"
+    ),
+    "a nullable error beside a non-null one": (
+        "{ machines { optionalChild { fails strict } children { fails } } }"
+    ),
+    "arguments, aliases and typenames on a resolved type": (
+        '{ machines { children { __typename label de: label(language: "de") '
+        "c: count c3: count(step: 3) readings { name } shared { name } } } }"
+    ),
+    "fragments and directives on a resolved type": (
+        "query($yes: Boolean!, $no: Boolean!) { machines { ...M children { ...M "
+        "path @include(if: $yes) strict @skip(if: $yes) iri @include(if: $no) } } } "
+        "fragment M on Machine { iri code }"
+    ),
 }
 
 
@@ -231,6 +302,56 @@ def test_plans_of_a_query_with_directives_follow_its_variables(
     assert shown.data["machines"][0]["readings"][0] == {"name": "temperature", "value": "21.5"}
     assert hidden.data["machines"][0]["readings"][0] == {"name": "temperature"}
     assert built.count("Reading") == 2
+
+
+def test_objects_with_resolvers_take_resolved_plans(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned: list[str] = []
+    build = TwinExecutionContext._build_resolved_plan
+
+    def spy(self: TwinExecutionContext, return_type: Any, details: Any) -> Any:
+        plan = build(self, return_type, details)
+        if plan is not None:
+            planned.append(return_type.name)
+        return plan
+
+    monkeypatch.setattr(TwinExecutionContext, "_build_resolved_plan", spy)
+    _, fast = schemas
+    result = fast.execute_sync("{ machines { code children { code children { code } } } }")
+    assert result.errors is None
+    # One plan per selection: the machines, their children, the grandchildren.
+    # (A selection of attributes only, such as "{ iri }", is a plain record.)
+    assert planned == ["Machine", "Machine", "Machine"]
+
+
+def test_mutation_results_are_not_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A mutation's fields run in order through graphql-core; its result objects
+    # keep the general path (a resolved plan may call a resolver twice only for
+    # reads, and none does, but a mutation is not the place to find out).
+    @strawberry.type
+    class Mutation:
+        @strawberry.mutation
+        def touch(self) -> Machine:
+            return Machine(iri="m1")
+
+    schema = strawberry.Schema(
+        query=Query, mutation=Mutation, execution_context_class=TwinExecutionContext
+    )
+    planned: list[str] = []
+    build = TwinExecutionContext._build_resolved_plan
+
+    def spy(self: TwinExecutionContext, return_type: Any, details: Any) -> Any:
+        plan = build(self, return_type, details)
+        if plan is not None:
+            planned.append(return_type.name)
+        return plan
+
+    monkeypatch.setattr(TwinExecutionContext, "_build_resolved_plan", spy)
+    result = schema.execute_sync("mutation { touch { iri children { iri } } }")
+    assert result.errors is None
+    assert result.data == {"touch": {"iri": "m1", "children": [{"iri": "m1.0"}, {"iri": "m1.1"}]}}
+    assert planned == []
 
 
 def test_plain_records_take_the_fast_path(
