@@ -35,14 +35,15 @@ whenever it does not apply:
   resolvers, abstract types and anything strawberry wraps further go through
   graphql-core's ``execute_field`` inside the plan. Mutations and subscriptions
   keep the general path.
+
+The closures and field readers these plans are made of are in ``completion``.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from graphql import (
     GraphQLList,
@@ -56,21 +57,32 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from graphql.pyutils import Path, gather_with_cancel, is_iterable
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.types.unset import UNSET
 
-# Directives a field node may carry and still be plain: they are applied when the
-# selection is collected, before completion. @stream, @defer and anything custom
-# keep the general path.
-_PLAIN_DIRECTIVES = frozenset({"include", "skip"})
-
-Complete = Callable[[Any], Any]
-Plan = Callable[[Any], dict[str, Any]]
-# Resolved plans: a step completes one object's fields or one field, at a path,
-# and may return an awaitable; a resolved completer also gets the field's path.
-Step = Callable[[Any, Path], Any]
-Resolved = Callable[[Any, Path, Path], Any]
+from graphtwin.api.completion import (
+    PLAIN_DIRECTIVES,
+    PLAIN_LISTS,
+    Complete,
+    FieldCall,
+    Plan,
+    Resolved,
+    SharedRecords,
+    Step,
+    constant,
+    direct_field,
+    field_call,
+    gathered,
+    identity,
+    leaf,
+    list_of,
+    non_null,
+    object_of,
+    reader,
+    run_steps,
+    streamed,
+    typename_step,
+)
 
 # Plans shared by requests, for documents without directives: then a plan depends
 # only on the field nodes (the parser cache hands every request of one query text
@@ -80,160 +92,6 @@ SHARED_PLANS = 1024
 _shared: OrderedDict[tuple[GraphQLObjectType, tuple[int, ...]], tuple[Any, Plan | None]] = (
     OrderedDict()
 )
-
-
-class SharedRecords(list[Any]):
-    """Plain records that many requests read as they are (a cached view's property
-    values). The list keeps its completed form per selection, so the next request
-    with the same selection gets it without walking the records; that is only
-    correct while neither the list nor its records change, so build a new one
-    instead of changing it."""
-
-    __slots__ = ("completed",)
-
-    # Distinct selections remembered per list; more are rare (one per query text).
-    MAX_SELECTIONS = 8
-
-    def __init__(self, records: Any = ()) -> None:
-        super().__init__(records)
-        self.completed: dict[tuple[int, Plan], list[Any]] = {}
-
-
-class NotPlain(Exception):
-    """This value needs graphql-core's general completion."""
-
-
-def _leaf(coerce: Callable[[Any], Any]) -> Complete:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
-            raise NotPlain
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise NotPlain
-        return coerced
-
-    return complete
-
-
-def _non_null(inner: Complete) -> Complete:
-    def complete(value: Any) -> Any:
-        completed = inner(value)
-        if completed is None:
-            raise NotPlain
-        return completed
-
-    return complete
-
-
-def _list(inner: Complete) -> Complete:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if not is_iterable(value):
-            raise NotPlain
-        return [inner(item) for item in value]
-
-    return complete
-
-
-def _object(plan: Plan) -> Complete:
-    def complete(value: Any) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
-            raise NotPlain
-        return plan(value)
-
-    return complete
-
-
-def _constant(value: str) -> Callable[[Any], str]:
-    return lambda _source: value
-
-
-def _run(steps: list[tuple[str, Callable[[Any], Any], Complete]]) -> Plan:
-    def plan(source: Any) -> dict[str, Any]:
-        return {key: complete(read(source)) for key, read, complete in steps}
-
-    return plan
-
-
-class FieldCall(NamedTuple):
-    """How strawberry produces a field's value when the query gives no arguments."""
-
-    call: Callable[..., Any]  # call(source), plus info=... when ``info`` names it
-    info: str | None  # the resolver's info parameter, if it has one
-    definition: Any  # the strawberry field, for strawberry's Info
-
-
-# Argument defaults a resolver may keep when the query gives no arguments:
-# graphql-core would pass the same value through strawberry unchanged.
-_SIMPLE_DEFAULTS = (type(None), bool, int, float, str)
-
-# Per field definition (kept alive with its entry): its FieldCall, or None.
-# Fields are few and live as long as the schema.
-_calls: dict[int, tuple[Any, FieldCall | None]] = {}
-
-
-def field_call(schema: Any, field_def: Any) -> FieldCall | None:
-    """The attribute read of a resolver-less strawberry field, or a plain sync
-    method on the source (taking strawberry's Info or not; every argument with a
-    plain default): what strawberry's resolver wrapper would end up calling. None
-    when strawberry does more (permissions, extensions, exception handlers,
-    arguments to convert)."""
-    entry = _calls.get(id(field_def))
-    if entry is None:
-        entry = _calls[id(field_def)] = (field_def, _field_call(schema, field_def))
-    return entry[1]
-
-
-def _field_call(schema: Any, field_def: Any) -> FieldCall | None:
-    definition = field_def.extensions.get("strawberry-definition")
-    if definition is None:
-        return None
-    if getattr(field_def.resolve, "_is_default", False):
-        read = _reader(field_def)
-        return FieldCall(read, None, definition) if read is not None else None
-    resolver = definition.base_resolver
-    converter = getattr(getattr(schema, "_strawberry_schema", None), "schema_converter", None)
-    if (
-        resolver is None
-        or resolver.is_async
-        or definition.permission_classes
-        or definition.extensions
-        or converter is None
-        or getattr(converter, "_exception_handler_specs", True)
-        or resolver.self_parameter is None
-        or resolver.root_parameter is not None
-        or resolver.parent_parameter is not None
-        or any(
-            a.default is UNSET or not isinstance(a.default, _SIMPLE_DEFAULTS)
-            for a in resolver.arguments
-        )
-    ):
-        return None
-    info = resolver.info_parameter
-    return FieldCall(resolver.wrapped_func, info.name if info is not None else None, definition)
-
-
-def _direct_field(schema: Any, field_def: Any) -> tuple[Callable[[Any], Any], Complete] | None:
-    """(call, complete) for a field resolved by reading an attribute or calling a
-    plain method without ``info``, returning a scalar or enum; None otherwise."""
-    found = field_call(schema, field_def)
-    return_type = field_def.type
-    named = return_type.of_type if is_non_null_type(return_type) else return_type
-    if found is None or found.info is not None or not is_leaf_type(named):
-        return None
-    complete = _leaf(named.coerce_output_value)
-    if is_non_null_type(return_type):
-        complete = _non_null(complete)
-    return found.call, complete
-
-
-# Per field definition: _direct_field's answer, kept like _calls.
-_direct: dict[int, tuple[Any, tuple[Callable[[Any], Any], Complete] | None]] = {}
 
 
 class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -300,10 +158,8 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field_def = self.schema.get_field(parent_type, node.name.value)
         if field_def is None:
             return None
-        entry = _direct.get(id(field_def))
-        if entry is None:
-            entry = _direct[id(field_def)] = (field_def, _direct_field(self.schema, field_def))
-        return (field_def, entry[1]) if entry[1] is not None else None
+        direct = direct_field(self.schema, field_def)
+        return (field_def, direct) if direct is not None else None
 
     def complete_object_value(
         self,
@@ -339,7 +195,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         # Only a list or tuple: the general path may have to walk it again.
         kind = type(result)
-        if kind in _PLAIN_LISTS and not _streamed(field_details_list):
+        if kind in PLAIN_LISTS and not streamed(field_details_list):
             if kind is SharedRecords:
                 done = self._completed(return_type, field_details_list, result)
                 if done is not None:
@@ -431,25 +287,23 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps: list[tuple[str, Callable[[Any], Any], Complete]] = []
         for response_name, details in grouped_field_set.items():
             nodes = [d.node for d in details]
-            if any(
-                d.name.value not in _PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()
-            ):
+            if any(d.name.value not in PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()):
                 return None
             name = nodes[0].name.value
             if name == "__typename":
-                steps.append((response_name, _constant(return_type.name), _identity))
+                steps.append((response_name, constant(return_type.name), identity))
                 continue
             field_def = self.schema.get_field(return_type, name)
             if field_def is None:
                 continue  # graphql-core leaves unknown fields out as well
             if field_def.args or not getattr(field_def.resolve, "_is_default", False):
                 return None
-            read = _reader(field_def)
+            read = reader(field_def)
             complete = self._completer(field_def.type, details)
             if read is None or complete is None:
                 return None
             steps.append((response_name, read, complete))
-        return _run(steps)
+        return run_steps(steps)
 
     # -- resolved plans: objects with resolvers, executed as graphql-core would ----------
 
@@ -483,13 +337,11 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps: list[tuple[str, Step]] = []
         for response_name, details in grouped_field_set.items():
             nodes = [d.node for d in details]
-            if any(
-                d.name.value not in _PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()
-            ):
+            if any(d.name.value not in PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()):
                 return None
             name = nodes[0].name.value
             if name == "__typename":
-                steps.append((response_name, _typename(return_type.name)))
+                steps.append((response_name, typename_step(return_type.name)))
                 continue
             field_def = self.schema.get_field(return_type, name)
             if field_def is None:
@@ -519,7 +371,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if pending:
                     self.settle_in_background([results[name] for name in pending])
                 raise
-            return _gathered(results, pending) if pending else results
+            return gathered(results, pending) if pending else results
 
         return plan
 
@@ -672,7 +524,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if value is None or value is Undefined:
                 return None
             kind = type(value)
-            if kind not in _PLAIN_LISTS:
+            if kind not in PLAIN_LISTS:
                 return general(value, path, field_path)
             if item is None:
                 if kind is SharedRecords:
@@ -710,7 +562,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if pending:
                     self.settle_in_background([completed[i] for i in pending])
                 raise
-            return _gathered(completed, pending) if pending else completed
+            return gathered(completed, pending) if pending else completed
 
         return complete_list
 
@@ -727,59 +579,15 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if is_non_null_type(type_):
             assert isinstance(type_, GraphQLNonNull)
             inner = self._completer(type_.of_type, details)
-            return _non_null(inner) if inner is not None else None
+            return non_null(inner) if inner is not None else None
         if is_list_type(type_):
             assert isinstance(type_, GraphQLList)
             inner = self._completer(type_.of_type, details)
-            return _list(inner) if inner is not None else None
+            return list_of(inner) if inner is not None else None
         if is_leaf_type(type_):
-            return _leaf(type_.coerce_output_value)
+            return leaf(type_.coerce_output_value)
         if is_object_type(type_):
             assert isinstance(type_, GraphQLObjectType)
             plan = self._plain_plan(type_, details)
-            return _object(plan) if plan is not None else None
+            return object_of(plan) if plan is not None else None
         return None  # interfaces and unions: their runtime type is resolved
-
-
-_PLAIN_LISTS = (list, tuple, SharedRecords)
-
-
-async def _gathered(results: Any, pending: list[Any]) -> Any:
-    """``results`` (a dict or list) with its awaitable entries awaited, as
-    graphql-core gathers an object's fields or a list's items."""
-    if len(pending) == 1:
-        results[pending[0]] = await results[pending[0]]
-    else:
-        values = await gather_with_cancel(*(results[key] for key in pending))
-        for key, value in zip(pending, values, strict=True):
-            results[key] = value
-    return results
-
-
-def _typename(name: str) -> Step:
-    return lambda _source, _path: name
-
-
-def _streamed(field_details_list: Any) -> bool:
-    return any(
-        d.name.value not in _PLAIN_DIRECTIVES
-        for details in field_details_list
-        for d in details.node.directives or ()
-    )
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _reader(field_def: Any) -> Callable[[Any], Any] | None:
-    """How to read a resolver-less strawberry field: the attribute itself when the
-    schema uses strawberry's default resolver (``getattr``), else that resolver."""
-    definition = field_def.extensions.get("strawberry-definition")
-    if definition is None:
-        return None
-    name = definition.python_name
-    if definition.default_resolver is getattr and name:
-        return attrgetter(name)
-    resolve = field_def.resolve
-    return lambda source: resolve(source, None)

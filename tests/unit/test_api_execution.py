@@ -17,7 +17,8 @@ import strawberry
 from strawberry.extensions import ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from graphtwin.api.execution import SharedRecords, TwinExecutionContext
+from graphtwin.api.completion import SharedRecords
+from graphtwin.api.execution import TwinExecutionContext
 
 
 @strawberry.enum
@@ -102,14 +103,13 @@ class Machine:
     # Resolvers of a resolved plan: info, nesting, awaitables, errors.
     @strawberry.field
     def children(self, info: strawberry.Info) -> list[Machine]:
-        depth = self.iri.count(".")
-        return [Machine(iri=f"{self.iri}.{i}") for i in range(2)] if depth < 2 else []
+        return _children_of(self.iri)
 
     @strawberry.field
     def waiting_children(self, info: strawberry.Info) -> list[Machine]:
         # A sync resolver handing back a coroutine, as Asset.parts on a cache miss.
         async def load() -> list[Machine]:
-            return self.children(info)
+            return _children_of(self.iri)
 
         return load()  # type: ignore[return-value]
 
@@ -126,13 +126,11 @@ class Machine:
 
     @strawberry.field
     def strict(self) -> str:
-        if self.iri.endswith(".1"):
-            raise ValueError(f"{self.iri} has no strict value")
-        return self.iri
+        return _strict_of(self.iri)
 
     @strawberry.field
     async def strict_later(self) -> str:
-        return self.strict()
+        return _strict_of(self.iri)
 
     @strawberry.field
     def optional_child(self) -> Machine | None:
@@ -141,6 +139,16 @@ class Machine:
     @strawberry.field
     def count(self, info: strawberry.Info, step: int = 2) -> int:
         return len(self.iri) * step
+
+
+def _children_of(iri: str) -> list[Machine]:
+    return [Machine(iri=f"{iri}.{i}") for i in range(2)] if iri.count(".") < 2 else []
+
+
+def _strict_of(iri: str) -> str:
+    if iri.endswith(".1"):
+        raise ValueError(f"{iri} has no strict value")
+    return iri
 
 
 def _reading(name: Any, value: str | None, count: Any = 3) -> Reading:
@@ -304,9 +312,7 @@ def test_plans_of_a_query_with_directives_follow_its_variables(
     assert built.count("Reading") == 2
 
 
-def test_objects_with_resolvers_take_resolved_plans(
-    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _count_resolved_plans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     planned: list[str] = []
     build = TwinExecutionContext._build_resolved_plan
 
@@ -317,6 +323,13 @@ def test_objects_with_resolvers_take_resolved_plans(
         return plan
 
     monkeypatch.setattr(TwinExecutionContext, "_build_resolved_plan", spy)
+    return planned
+
+
+def test_objects_with_resolvers_take_resolved_plans(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned = _count_resolved_plans(monkeypatch)
     _, fast = schemas
     result = fast.execute_sync("{ machines { code children { code children { code } } } }")
     assert result.errors is None
@@ -338,16 +351,7 @@ def test_mutation_results_are_not_planned(monkeypatch: pytest.MonkeyPatch) -> No
     schema = strawberry.Schema(
         query=Query, mutation=Mutation, execution_context_class=TwinExecutionContext
     )
-    planned: list[str] = []
-    build = TwinExecutionContext._build_resolved_plan
-
-    def spy(self: TwinExecutionContext, return_type: Any, details: Any) -> Any:
-        plan = build(self, return_type, details)
-        if plan is not None:
-            planned.append(return_type.name)
-        return plan
-
-    monkeypatch.setattr(TwinExecutionContext, "_build_resolved_plan", spy)
+    planned = _count_resolved_plans(monkeypatch)
     result = schema.execute_sync("mutation { touch { iri children { iri } } }")
     assert result.errors is None
     assert result.data == {"touch": {"iri": "m1", "children": [{"iri": "m1.0"}, {"iri": "m1.1"}]}}

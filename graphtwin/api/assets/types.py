@@ -8,8 +8,8 @@ import strawberry
 from rdflib import RDFS
 from strawberry.scalars import JSON
 
+from graphtwin.api.completion import SharedRecords
 from graphtwin.api.context import TwinInfo
-from graphtwin.api.execution import SharedRecords
 from graphtwin.semantics.mapping import ResourceView, ValueView
 from graphtwin.semantics.vocab import GT
 
