@@ -25,16 +25,17 @@ whenever it does not apply:
   raises is reported by graphql-core's own handler, and a value that does not
   coerce is completed by graphql-core (the method is not called again).
 - Any other object of a query (an asset: its parts, its properties) is completed
-  by a *resolved plan*, built once per selection and request: graphql-core's
-  ``execute_fields`` / ``execute_field`` / ``complete_value`` unrolled into
-  closures over the selection, calling each plain sync method (with strawberry's
-  Info when it takes one) the way strawberry's wrapper would, without the
-  wrapper. Errors are handled where graphql-core handles them (every field and
-  list item), awaitables are handed to graphql-core's own completion and gathered
-  as it gathers them, so no resolver runs twice; fields with arguments, async
-  resolvers, abstract types and anything strawberry wraps further go through
-  graphql-core's ``execute_field`` inside the plan. Mutations and subscriptions
-  keep the general path.
+  by a *resolved plan*: graphql-core's ``execute_fields`` / ``execute_field`` /
+  ``complete_value`` unrolled into closures over the selection, built once per
+  selection and request when the request completes that selection a second time
+  (for one object a plan costs more than it saves). A plan calls each plain
+  sync method (with strawberry's Info when it takes one) the way strawberry's
+  wrapper would, without the wrapper. Errors are handled where graphql-core
+  handles them (every field and list item), awaitables are handed to
+  graphql-core's own completion and gathered as it gathers them, so no resolver
+  runs twice; fields with arguments, async resolvers, abstract types and
+  anything strawberry wraps further go through graphql-core's ``execute_field``
+  inside the plan. Mutations and subscriptions keep the general path.
 
 The closures and field readers these plans are made of are in ``completion``.
 """
@@ -105,6 +106,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # The same for resolved plans, which call resolvers and so belong to this
         # request (they build its resolve infos).
         self._resolved_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, Step | None]] = {}
+        self._seen_once: dict[tuple[GraphQLObjectType, int], Any] = {}
 
     def execute_field(
         self,
@@ -177,7 +179,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             except Exception:  # noqa: BLE001 - the general path reports it
                 pass
         elif position_context is None:
-            resolved = self._resolved_plan(return_type, field_details_list)
+            resolved = self._repeated_plan(return_type, field_details_list)
             if resolved is not None:
                 return resolved(result, path)
         return super().complete_object_value(
@@ -306,6 +308,22 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return run_steps(steps)
 
     # -- resolved plans: objects with resolvers, executed as graphql-core would ----------
+
+    def _repeated_plan(
+        self, return_type: GraphQLObjectType, field_details_list: Any
+    ) -> Step | None:
+        """The resolved plan of a selection this request completes a second time.
+        Building a plan costs more than completing one object the general way
+        (``asset(iri)`` completes one asset), so the first object of a selection
+        goes through graphql-core."""
+        key = (return_type, id(field_details_list))
+        cached = self._resolved_plans.get(key)
+        if cached is not None:
+            return cached[1]
+        if key not in self._seen_once:
+            self._seen_once[key] = field_details_list  # kept alive: its id is in the key
+            return None
+        return self._resolved_plan(return_type, field_details_list)
 
     def _resolved_plan(
         self, return_type: GraphQLObjectType, field_details_list: Any

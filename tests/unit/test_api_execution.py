@@ -178,6 +178,10 @@ class Query:
     def machines(self) -> list[Machine]:
         return [Machine(iri="m1"), Machine(iri="m2")]
 
+    @strawberry.field
+    def machine(self) -> Machine:
+        return Machine(iri="m1")
+
 
 def _schema(context_class: type) -> strawberry.Schema:
     # The parser cache as in graphtwin's schema: one query text, the same nodes.
@@ -336,6 +340,20 @@ def test_objects_with_resolvers_take_resolved_plans(
     # One plan per selection: the machines, their children, the grandchildren.
     # (A selection of attributes only, such as "{ iri }", is a plain record.)
     assert planned == ["Machine", "Machine", "Machine"]
+
+
+def test_a_selection_completed_once_builds_no_plan(
+    schemas: tuple[strawberry.Schema, strawberry.Schema], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One asset (asset(iri)): building a plan would cost more than it saves.
+    planned = _count_resolved_plans(monkeypatch)
+    general, fast = schemas
+    query = "{ machine { code path children { code path } } }"
+    result = fast.execute_sync(query)
+    assert result.errors is None
+    assert result.data == general.execute_sync(query).data
+    # The machine's two children repeat their selection: the second gets a plan.
+    assert planned == ["Machine"]
 
 
 def test_mutation_results_are_not_planned(monkeypatch: pytest.MonkeyPatch) -> None:
