@@ -18,8 +18,13 @@ from rdflib.term import Node
 from graphtwin.errors import BadInput, ShapeReport, Violation
 from graphtwin.semantics.description import Description, graph_of
 from graphtwin.semantics.locality import Neighbourhoods
+from graphtwin.semantics.shacl_speedup import seed_constraint_parameters
 
 log = logging.getLogger(__name__)
+
+# Here, at import, so that spawned validation workers (which import this module
+# to unpickle their task) validate with it as well.
+seed_constraint_parameters()
 
 
 def load_shapes(directory: Path) -> Graph:
