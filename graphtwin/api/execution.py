@@ -96,7 +96,7 @@ _shared: OrderedDict[tuple[GraphQLObjectType, tuple[int, ...]], tuple[Any, Plan 
 
 
 class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """strawberry's execution context, completing plain objects directly."""
+    """strawberry's execution context with the shortcuts described above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
