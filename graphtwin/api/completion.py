@@ -210,7 +210,9 @@ def typename_step(name: str) -> Step:
     return lambda _source, _path: name
 
 
-def streamed(field_details_list: Any) -> bool:
+def other_directives(field_details_list: Any) -> bool:
+    """Whether a field carries a directive besides @include/@skip (@stream,
+    @defer, anything custom): such fields keep graphql-core's general path."""
     return any(
         d.name.value not in PLAIN_DIRECTIVES
         for details in field_details_list

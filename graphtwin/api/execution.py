@@ -62,7 +62,6 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphtwin.api.completion import (
-    PLAIN_DIRECTIVES,
     PLAIN_LISTS,
     Complete,
     FieldCall,
@@ -79,9 +78,9 @@ from graphtwin.api.completion import (
     list_of,
     non_null,
     object_of,
+    other_directives,
     reader,
     run_steps,
-    streamed,
     typename_step,
 )
 
@@ -197,7 +196,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         # Only a list or tuple: the general path may have to walk it again.
         kind = type(result)
-        if kind in PLAIN_LISTS and not streamed(field_details_list):
+        if kind in PLAIN_LISTS and not other_directives(field_details_list):
             if kind is SharedRecords:
                 done = self._completed(return_type, field_details_list, result)
                 if done is not None:
@@ -289,7 +288,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps: list[tuple[str, Callable[[Any], Any], Complete]] = []
         for response_name, details in grouped_field_set.items():
             nodes = [d.node for d in details]
-            if any(d.name.value not in PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()):
+            if other_directives(details):
                 return None
             name = nodes[0].name.value
             if name == "__typename":
@@ -355,7 +354,7 @@ class TwinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps: list[tuple[str, Step]] = []
         for response_name, details in grouped_field_set.items():
             nodes = [d.node for d in details]
-            if any(d.name.value not in PLAIN_DIRECTIVES for n in nodes for d in n.directives or ()):
+            if other_directives(details):
                 return None
             name = nodes[0].name.value
             if name == "__typename":
